@@ -1,0 +1,3 @@
+from asyncfix.cli import main
+
+main()

@@ -1,0 +1,225 @@
+"""The blocking-call catalog: what each category flags and what the engine may infer about types.
+
+Each module under ``asyncfix.codemods`` declares one ``Category``; this module defines the data
+types and builds the lookup index the analysis engine queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterable, Mapping
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """ruff-style rule documentation: it feeds ``asyncfix explain`` and pull-request bodies."""
+
+    what: str
+    why: str
+    example: str
+    instead: str
+    fix_safety: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One group of blocking calls that share a message and a fix.
+
+    ``functions`` are qualified names of callables; ``"mod.*"`` matches every attribute of ``mod``
+    except those in ``exclude``. ``methods`` maps an inferred type to the method names that block
+    on it (``"*"`` = every public method but those in ``exclude``). ``method_names`` match on any
+    receiver, for names distinctive enough to need no type (pydantic's ``model_dump_json``).
+    """
+
+    code: str
+    message: str
+    functions: tuple[str, ...] = ()
+    methods: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    method_names: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    upstream: tuple[str, ...] = ()  # ruff / flake8-async codes whose `# noqa` also silences it
+    skip_literal_args: bool = False  # json: a literal argument is too small to matter
+    requires_import: str | None = None  # method_names only count where this module is imported
+    first_arg_in: tuple[str, ...] = ()  # method_names only count with one of these literal args
+    unfixable: str | None = None  # why the category's fix cannot apply to these calls
+
+
+@dataclass(frozen=True)
+class Types:
+    """What the engine may infer: the type a call returns, an attribute holds, an iteration yields.
+
+    Keys of ``returns`` are qualified callables (``sqlite3.connect``) or ``Type.method``;
+    ``"Type.*"`` gives every method of a type the same result type.
+    """
+
+    returns: Mapping[str, str] = field(default_factory=dict)
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    items: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)  # annotation name -> type
+    enters: Mapping[str, str] = field(default_factory=dict)  # `with T() as x`: x's type, "" = unknown
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    section: str
+    title: str
+    doc: Doc
+    rules: tuple[Rule, ...]
+    types: Types = field(default_factory=Types)
+    fixable: bool = True
+    unfixable_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    category: Category
+    rule: Rule
+
+
+# Module roots that other names stand for: a match on the alias behaves like the canonical one.
+MODULE_ALIASES = {
+    "PyPDF2": "pypdf",
+    "pymupdf": "fitz",
+    "httpx2": "httpx",
+    "requests.api": "requests",
+    "requests.sessions": "requests",
+    "posixpath": "os.path",
+    "ntpath": "os.path",
+}
+
+
+def canonical(qual: str) -> str:
+    """Map a resolved qualified name to the spelling the catalog uses."""
+    if qual.startswith("builtins."):
+        return qual[len("builtins.") :]
+    if qual in MODULE_ALIASES:
+        return MODULE_ALIASES[qual]
+    for alias, target in MODULE_ALIASES.items():
+        if qual.startswith(alias + "."):
+            return target + qual[len(alias) :]
+    return qual
+
+
+class Catalog:
+    """The index over all categories (plus project-configured extras) that the engine queries."""
+
+    def __init__(self, categories: Iterable[Category], extra: Mapping[str, str] | None = None):
+        self.categories = {c.name: c for c in categories}
+        self._functions: dict[str, Match] = {}
+        self._wildcards: list[tuple[str, Match]] = []
+        self._methods: dict[tuple[str, str], Match] = {}
+        self._any_methods: dict[str, Match] = {}
+        self._method_names: dict[str, Match] = {}
+        self.returns: dict[str, str] = {}
+        self.attributes: dict[str, str] = {}
+        self.items: dict[str, str] = {}
+        self.annotations: dict[str, str] = {}
+        self.enters: dict[str, str] = {}
+        self.type_names: set[str] = set()
+        for cat in self.categories.values():
+            for rule in cat.rules:
+                match = Match(cat, rule)
+                for fn in rule.functions:
+                    if fn.endswith(".*"):
+                        self._wildcards.append((fn[:-1], match))
+                    else:
+                        self._functions[fn] = match
+                for typ, names in rule.methods.items():
+                    self.type_names.add(typ)
+                    for name in names:
+                        if name == ANY:
+                            self._any_methods[typ] = match
+                        else:
+                            self._methods[(typ, name)] = match
+                for name in rule.method_names:
+                    self._method_names[name] = match
+            self.returns.update(cat.types.returns)
+            self.attributes.update(cat.types.attributes)
+            self.items.update(cat.types.items)
+            self.annotations.update(cat.types.annotations)
+            self.enters.update(cat.types.enters)
+        self.type_names.update(t for t in self.returns.values())
+        self.type_names.update(t for t in self.attributes.values())
+        self.type_names.update(t for t in self.items.values())
+        for typ in self.type_names:
+            self.annotations.setdefault(typ, typ)
+        self.type_names.update(self.annotations)
+        for qual, cat_name in (extra or {}).items():
+            cat = self.categories.get(cat_name)
+            if cat is None:
+                raise ValueError(f"unknown category {cat_name!r} for extra blocking call {qual!r}")
+            rule = Rule(code=cat.rules[0].code, message="`{name}` is configured as blocking")
+            self._functions[qual] = Match(cat, rule)
+        # Longest prefix first so `os.path.*` wins over `os.*`.
+        self._wildcards.sort(key=lambda item: -len(item[0]))
+
+    def function(self, qual: str) -> Match | None:
+        qual = canonical(qual)
+        found = self._functions.get(qual)
+        if found is not None:
+            return found
+        for prefix, match in self._wildcards:
+            if qual.startswith(prefix):
+                tail = qual[len(prefix) :]
+                if tail and "." not in tail and not tail.startswith("_") and tail not in match.rule.exclude:
+                    return match
+        return None
+
+    def method(self, typ: str, name: str) -> Match | None:
+        found = self._methods.get((typ, name))
+        if found is not None:
+            return found
+        match = self._any_methods.get(typ)
+        if match is not None and not name.startswith("_") and name not in match.rule.exclude:
+            return match
+        return None
+
+    def names_in_module(self, module: str) -> list[str]:
+        """Catalog callables defined directly in ``module``: what `from module import *` binds."""
+        prefix = canonical(module) + "."
+        keys = list(self._functions) + list(self.returns)
+        return sorted({k[len(prefix):] for k in keys if k.startswith(prefix) and "." not in k[len(prefix):]})
+
+    def named_method(self, name: str) -> Match | None:
+        return self._method_names.get(name)
+
+    def result_type(self, key: str) -> str | None:
+        """The type returned by calling ``key`` (a qualified function or ``Type.method``)."""
+        key = canonical(key)
+        found = self.returns.get(key)
+        if found is None and "." in key:
+            typ, _, name = key.rpartition(".")
+            if typ and not name.startswith("_"):
+                found = self.returns.get(typ + ".*")
+        return found
+
+    def annotation_type(self, qual: str) -> str | None:
+        return self.annotations.get(canonical(qual))
+
+    def enter_type(self, typ: str) -> str | None:
+        """The type bound by `with <typ instance> as x`."""
+        return self.enters.get(typ, typ) or None
+
+    def attribute_type(self, typ: str, name: str) -> str | None:
+        return self.attributes.get(f"{typ}.{name}") or (
+            None if name.startswith("_") else self.attributes.get(f"{typ}.*")
+        )
+
+    @cached_property
+    def _prefixes(self) -> frozenset[str]:
+        keys = list(self._functions) + [p.rstrip(".") for p, _ in self._wildcards]
+        keys += list(self.returns) + list(self.type_names)
+        out: set[str] = set()
+        for key in keys:
+            parts = key.replace(".*", "").split(".")
+            out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+        return frozenset(out)
+
+    def mentions(self, qual: str) -> bool:
+        """Whether a qualified name is, or leads to, anything the catalog knows."""
+        qual = canonical(qual)
+        return qual in self._prefixes or self.function(qual) is not None

@@ -1,0 +1,149 @@
+"""The `asyncfix` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from asyncfix import __version__
+from asyncfix.cache import Cache
+from asyncfix.catalog import Catalog
+from asyncfix.codemods import CATEGORIES
+from asyncfix.config import ConfigError, load_config
+from asyncfix.discover import DiscoveryError, discover
+from asyncfix.reporters import FORMATS
+from asyncfix.runner import check_files, default_jobs
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Find (and fix) blocking calls that freeze the event loop of Python async backends.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+def fail(message: str) -> "typer.Exit":
+    """A one-line error on stderr and exit 2."""
+    typer.echo(f"asyncfix: error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"asyncfix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    pass
+
+
+def _categories(selected: list[str], catalog: Catalog) -> set[str]:
+    unknown = [c for c in selected if c not in catalog.categories]
+    if unknown:
+        raise fail(f"unknown category {unknown[0]!r}; known: {', '.join(catalog.categories)}")
+    return set(selected) or set(catalog.categories)
+
+
+def _display(root: Path):
+    cwd = Path.cwd()
+
+    def show(path: Path) -> str:
+        absolute = path if path.is_absolute() else cwd / path
+        try:
+            return absolute.relative_to(cwd).as_posix()
+        except ValueError:
+            return os.path.relpath(absolute, cwd) if absolute.anchor == cwd.anchor else str(path)
+
+    return show
+
+
+@app.command()
+def check(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to check (default: .)."),
+    category: List[str] = typer.Option([], "--category", "-c", help="Only this category (repeatable)."),
+    output_format: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    cache_dir: Optional[Path] = typer.Option(None, "--cache-dir",
+                                             help="Cache folder (default: .asyncfix_cache in the project root)."),
+) -> None:
+    """Report blocking calls inside `async def` functions. Exit 0 clean, 1 findings, 2 errors."""
+    paths = paths or [Path(".")]
+    try:
+        config = load_config(paths[0])
+    except ConfigError as exc:
+        raise fail(str(exc))
+    try:
+        catalog = Catalog(CATEGORIES, config.blocking)
+    except ValueError as exc:
+        raise fail(f"{config.path}: {exc}")
+    wanted = _categories(list(category) or list(config.categories), catalog)
+    if jobs < 0:
+        raise fail("--jobs must be 0 (all cores) or more")
+    try:
+        files = discover(paths, list(config.exclude) + list(exclude))
+    except DiscoveryError as exc:
+        raise fail(str(exc))
+    cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"),
+                  {"blocking": config.blocking})
+    result = check_files(files, _display(config.root), config.blocking, jobs or default_jobs(), cache)
+    result.findings = [f for f in result.findings if f.category in wanted]
+    sys.stdout.write(FORMATS[output_format.value](result, catalog))
+    if result.findings or result.errors:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def categories() -> None:
+    """List the categories with the audit-checklist section each answers."""
+    width = max(len(c.name) for c in CATEGORIES)
+    for cat in CATEGORIES:
+        codes = ", ".join(r.code for r in cat.rules)
+        typer.echo(f"{cat.name:<{width}}  {cat.section:<7} {cat.title}  [{codes}]")
+
+
+@app.command()
+def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code (AF301).")) -> None:
+    """Print what a category flags, why it blocks, an example, the fix, and its safety."""
+    for cat in CATEGORIES:
+        if name == cat.name or any(name.upper() == r.code for r in cat.rules):
+            break
+    else:
+        raise fail(f"unknown category or code {name!r}; see `asyncfix categories`")
+    doc = cat.doc
+    rules = "\n".join(f"  {r.code}  {r.message.format(name='<call>')}" for r in cat.rules)
+    example = "\n".join("    " + line for line in doc.example.splitlines())
+    typer.echo(
+        f"# {cat.name} ({cat.title}, checklist {cat.section})\n\n"
+        f"## What it does\n{doc.what}\n\n## Why is this bad?\n{doc.why}\n\n"
+        f"## Example\n{example}\n\n## Use instead\n{doc.instead}\n\n"
+        f"## Fix safety\n{doc.fix_safety}\n\n## Codes\n{rules}\n"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""threading: waiting on thread primitives from the loop."""
+
+from asyncfix.catalog import Category, Doc, Rule, Types
+
+LOCKS = ("threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore",
+         "threading.Condition")
+QUEUES = ("queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue")
+
+CATEGORY = Category(
+    name="threading",
+    section="-",
+    title="Waiting on threads and thread primitives",
+    doc=Doc(
+        what="Flags waits on thread primitives inside `async def`: `acquire`/`wait` on "
+        "`threading` locks, conditions, events and barriers, `Thread.join`, `queue.Queue.get`/"
+        "`put`/`join`, and `concurrent.futures.Future.result`.",
+        why="These park the calling thread until another thread acts. On the loop they park the "
+        "loop, and deadlock it when the other party needs the loop to make progress.",
+        example="async def handler(q: queue.Queue):\n"
+        "    item = q.get()",
+        instead="Use asyncio primitives (`asyncio.Lock`, `asyncio.Queue`), `asyncio.wrap_future` "
+        "for futures, or wait in a thread with `asyncio.to_thread(q.get)`.",
+        fix_safety="Waits on events, queues, threads and futures are safe through "
+        "`asyncio.to_thread`. Lock acquisition is not fixed: a lock acquired in a worker thread "
+        "is owned by that thread.",
+    ),
+    rules=(
+        Rule(
+            code="AF621",
+            message="`{name}` acquires a thread lock on the event loop",
+            methods={lock: ("acquire", "wait", "wait_for") for lock in LOCKS},
+            unfixable="a thread lock acquired in a worker thread would be owned by that thread",
+        ),
+        Rule(
+            code="AF622",
+            message="`{name}` waits for another thread on the event loop",
+            methods={
+                "threading.Event": ("wait",),
+                "threading.Barrier": ("wait",),
+                "threading.Thread": ("join",),
+                "concurrent.futures.Future": ("result", "exception"),
+                **{q: ("get", "put", "join") for q in QUEUES},
+            },
+        ),
+    ),
+    types=Types(
+        returns={
+            **{t: t for t in LOCKS + QUEUES + ("threading.Event", "threading.Barrier",
+                                               "threading.Thread")},
+            "concurrent.futures.ThreadPoolExecutor.submit": "concurrent.futures.Future",
+            "concurrent.futures.ProcessPoolExecutor.submit": "concurrent.futures.Future",
+            "concurrent.futures.ThreadPoolExecutor": "concurrent.futures.ThreadPoolExecutor",
+            "concurrent.futures.ProcessPoolExecutor": "concurrent.futures.ProcessPoolExecutor",
+        },
+        annotations={"concurrent.futures._base.Future": "concurrent.futures.Future"},
+    ),
+)

@@ -1,0 +1,101 @@
+"""Which files a run looks at: git-tracked or not ignored, never virtualenvs or build output."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "build", "dist", "__pycache__", "node_modules",
+                       ".tox", ".nox", ".venv", "venv", ".mypy_cache", ".pytest_cache",
+                       ".ruff_cache", ".asyncfix_cache", ".eggs"})
+
+
+class DiscoveryError(Exception):
+    pass
+
+
+def _excluded(rel: str, patterns: Iterable[str]) -> bool:
+    parts = rel.split("/")
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatch(rel, pattern) or any(fnmatch.fnmatch(p, pattern) for p in parts):
+            return True
+        if any(fnmatch.fnmatch("/".join(parts[: i + 1]), pattern) for i in range(len(parts))):
+            return True
+    return False
+
+
+def _is_venv(folder: str, memo: dict[str, bool] | None = None) -> bool:
+    if memo is None:
+        return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+    if folder not in memo:
+        memo[folder] = os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+    return memo[folder]
+
+
+def _skipped_dir(rel_parts: tuple[str, ...], base: Path, memo: dict[str, bool]) -> bool:
+    """A path inside a skipped folder: build output, caches, VCS data, or any virtualenv."""
+    folder = str(base)
+    for part in rel_parts[:-1]:
+        if part in SKIP_DIRS or part.endswith(".egg-info"):
+            return True
+        folder = os.path.join(folder, part)
+        if _is_venv(folder, memo):
+            return True
+    return False
+
+
+def _git_files(folder: Path) -> list[Path] | None:
+    """Files git tracks or would track (not ignored) under ``folder``; None outside a work tree."""
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
+            cwd=folder, capture_output=True, check=False,
+        )
+    except OSError:
+        return None
+    if proc.returncode != 0:
+        return None
+    names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
+    return [folder / n for n in sorted(names)]
+
+
+def _walk(folder: Path) -> list[Path]:
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
+                             and not _is_venv(os.path.join(dirpath, d)))
+        out.extend(Path(dirpath) / f for f in sorted(filenames))
+    return out
+
+
+def discover(paths: list[Path], exclude: Iterable[str] = ()) -> list[Path]:
+    """Python files under ``paths``. A file named explicitly is always included.
+
+    Raises ``DiscoveryError`` for a path that does not exist.
+    """
+    exclude = tuple(exclude)
+    found: dict[Path, None] = {}
+    memo: dict[str, bool] = {}
+    for given in paths:
+        if not given.exists():
+            raise DiscoveryError(f"{given}: no such file or directory")
+        if given.is_file():
+            found[given] = None
+            continue
+        listed = _git_files(given)
+        candidates = listed if listed is not None else _walk(given)
+        for path in candidates:
+            if path.suffix != ".py":
+                continue
+            rel_parts = path.relative_to(given).parts
+            if _skipped_dir(rel_parts, given, memo):
+                continue
+            if exclude and _excluded("/".join(rel_parts), exclude):
+                continue
+            if path.is_file():  # git lists tracked files that were deleted from the work tree
+                found[path] = None
+    return list(found)

@@ -1,0 +1,1 @@
+"""Analysis engine: source -> syntax tree -> findings, for one file at a time."""

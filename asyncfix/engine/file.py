@@ -1,0 +1,48 @@
+"""One file in, findings out: decode, parse, analyse, drop suppressed, format positions."""
+
+from __future__ import annotations
+
+from asyncfix.catalog import Catalog, canonical
+from asyncfix.engine.analyzer import analyze_tree
+from asyncfix.engine.parse import parse
+from asyncfix.engine.source import Lines, decode
+from asyncfix.engine.suppress import suppressed
+from asyncfix.findings import FileError, Finding
+
+
+def analyze_source(text: str, path: str, catalog: Catalog) -> list[Finding]:
+    """Findings for one module's text. Raises ``SyntaxError`` for a file that does not parse."""
+    if "async" not in text:  # no coroutine, nothing runs on a loop
+        return []
+    tree = parse(text, path)
+    lines = Lines(text)
+    out = []
+    for raw in analyze_tree(tree, catalog, lines):
+        node = raw.node
+        if suppressed(lines.line(node.lineno), raw.match) or (
+            node.end_lineno != node.lineno and suppressed(lines.line(node.end_lineno), raw.match)
+        ):
+            continue
+        out.append(Finding(
+            path=path,
+            line=node.lineno,
+            column=lines.char_col(node.lineno, node.col_offset) + 1,
+            end_line=node.end_lineno,
+            end_column=lines.char_col(node.end_lineno, node.end_col_offset) + 1,
+            code=raw.match.rule.code,
+            category=raw.match.category.name,
+            message=raw.match.rule.message.format(name=raw.written or canonical(raw.name)),
+            qualname=raw.name,
+            function=raw.function,
+            fixable=raw.unfixable_reason is None,
+            unfixable_reason=raw.unfixable_reason,
+        ))
+    out.sort()
+    return out
+
+
+def analyze_bytes(data: bytes, path: str, catalog: Catalog) -> list[Finding] | FileError:
+    try:
+        return analyze_source(decode(data), path, catalog)
+    except SyntaxError as exc:
+        return FileError(path, f"syntax error: {exc.msg}", exc.lineno or 1, (exc.offset or 1))
