@@ -45,6 +45,8 @@ class Rule:
     requires_import: str | None = None  # method_names only count where this module is imported
     first_arg_in: tuple[str, ...] = ()  # method_names only count with one of these literal args
     unfixable: str | None = None  # why the category's fix cannot apply to these calls
+    nonblocking_kwargs: tuple[str, ...] = ()  # set to False (or 0), the call does not wait
+    nonblocking_first_arg: bool = False  # `lock.acquire(False)`
 
 
 @dataclass(frozen=True)
@@ -87,13 +89,19 @@ MODULE_ALIASES = {
     "httpx2": "httpx",
     "requests.api": "requests",
     "requests.sessions": "requests",
+    "sqlite3.dbapi2": "sqlite3",
     "posixpath": "os.path",
     "ntpath": "os.path",
 }
 
 
+_ALIAS_ROOTS = frozenset(a.partition(".")[0] for a in MODULE_ALIASES) | {"builtins"}
+
+
 def canonical(qual: str) -> str:
     """Map a resolved qualified name to the spelling the catalog uses."""
+    if qual.partition(".")[0] not in _ALIAS_ROOTS:
+        return qual
     if qual.startswith("builtins."):
         return qual[len("builtins.") :]
     if qual in MODULE_ALIASES:
@@ -114,6 +122,8 @@ class Catalog:
         self._methods: dict[tuple[str, str], Match] = {}
         self._any_methods: dict[str, Match] = {}
         self._method_names: dict[str, Match] = {}
+        self._mentions: dict[str, bool] = {}
+        self._children: dict[str, frozenset[str]] = {}
         self.returns: dict[str, str] = {}
         self.attributes: dict[str, str] = {}
         self.items: dict[str, str] = {}
@@ -184,6 +194,10 @@ class Catalog:
         keys = list(self._functions) + list(self.returns)
         return sorted({k[len(prefix):] for k in keys if k.startswith(prefix) and "." not in k[len(prefix):]})
 
+    @property
+    def method_names(self) -> frozenset[str]:
+        return frozenset(self._method_names)
+
     def named_method(self, name: str) -> Match | None:
         return self._method_names.get(name)
 
@@ -219,7 +233,30 @@ class Catalog:
             out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
         return frozenset(out)
 
+    def children(self, qual: str) -> frozenset[str] | None:
+        """Attribute names under ``qual`` that lead to catalog entries; None when any attribute
+        may (a wildcard such as `cv2.*`)."""
+        found = self._children.get(qual)
+        if found is None:
+            name = canonical(qual)
+            if any(prefix == name + "." for prefix, _ in self._wildcards):
+                found = self._children[qual] = frozenset({"*"})
+            else:
+                head = name + "."
+                found = self._children[qual] = frozenset(
+                    p[len(head):].partition(".")[0] for p in self._prefixes if p.startswith(head))
+        return None if "*" in found else found
+
+    @cached_property
+    def roots(self) -> frozenset[str]:
+        """Top-level module names that lead to catalog entries (aliases included)."""
+        return frozenset(p.partition(".")[0] for p in self._prefixes) | frozenset(
+            a.partition(".")[0] for a in MODULE_ALIASES)
+
     def mentions(self, qual: str) -> bool:
         """Whether a qualified name is, or leads to, anything the catalog knows."""
-        qual = canonical(qual)
-        return qual in self._prefixes or self.function(qual) is not None
+        found = self._mentions.get(qual)
+        if found is None:
+            name = canonical(qual)
+            found = self._mentions[qual] = name in self._prefixes or self.function(name) is not None
+        return found

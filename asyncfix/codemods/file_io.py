@@ -18,7 +18,7 @@ PATH_PURE_RESULTS = (
     "resolve", "absolute", "expanduser", "cwd", "home", "rename", "replace",
 )
 FILE_METHODS = ("read", "read1", "readall", "readinto", "readline", "readlines", "write",
-                "writelines", "flush", "truncate")
+                "writelines", "flush", "truncate", "close")  # close flushes what was written
 OS_FILE_OPS = (
     "remove", "unlink", "rename", "renames", "replace", "mkdir", "makedirs", "rmdir",
     "removedirs", "listdir", "scandir", "walk", "fwalk", "stat", "lstat", "fstat", "chmod",
@@ -119,7 +119,7 @@ CATEGORY = Category(
             **{f"{PATH}.{m}": PATH for m in PATH_PURE_RESULTS + ("__truediv__",)},
             **{f"{PATH}.{m}": "pathlib.Paths" for m in ("iterdir", "glob", "rglob")},
         },
-        attributes={f"{PATH}.parent": PATH},
+        attributes={f"{PATH}.parent": PATH, f"{PATH}.parents": f"[{PATH}]"},
         items={"pathlib.Paths": PATH},
         enters={"tempfile.TemporaryDirectory": ""},  # `with TemporaryDirectory() as d`: d is a str
         annotations={

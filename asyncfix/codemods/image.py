@@ -66,6 +66,8 @@ CATEGORY = Category(
                 "blend", "alpha_composite", "eval")},
             **{f"{IMAGE}.{m}": IMAGE for m in _IMAGE_TO_IMAGE},
             "PIL.ImageOps.*": IMAGE,
+            "pdf2image.convert_from_path": f"[{IMAGE}]",
+            "pdf2image.convert_from_bytes": f"[{IMAGE}]",
         },
         annotations={"PIL.Image": IMAGE},
     ),

@@ -26,6 +26,12 @@ CATEGORY = Category(
     ),
     rules=(
         Rule(
+            # The legacy SDK's constructor checks the connection (GET /api/version).
+            code="AF402",
+            message="`{name}` connects to Label Studio on the event loop",
+            functions=("label_studio_sdk.Client", "label_studio_sdk.client.Client"),
+        ),
+        Rule(
             code="AF401",
             message="`{name}` makes a synchronous Label Studio API call on the event loop",
             methods={CLIENT: (ANY,), PROJECT: (ANY,), LABEL_STUDIO: (ANY,), RESOURCE: (ANY,)},

@@ -33,7 +33,10 @@ CATEGORY = Category(
                          "recvfrom", "recvfrom_into", "recvmsg", "sendmsg", "sendfile"),
                 SSL_SOCKET: ("write", "send", "sendall", "read", "recv", "recv_into",
                              "do_handshake", "connect"),
+                # wrapping a connected socket runs the TLS handshake
+                "ssl.SSLContext": ("wrap_socket",),
             },
+            nonblocking_kwargs=("do_handshake_on_connect",),
         ),
         Rule(
             code="AF612",

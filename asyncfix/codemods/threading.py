@@ -28,8 +28,10 @@ CATEGORY = Category(
         Rule(
             code="AF621",
             message="`{name}` acquires a thread lock on the event loop",
-            methods={lock: ("acquire", "wait", "wait_for") for lock in LOCKS},
+            methods={lock: ("acquire", "acquire_lock", "wait", "wait_for") for lock in LOCKS},
             unfixable="a thread lock acquired in a worker thread would be owned by that thread",
+            nonblocking_kwargs=("blocking", "timeout"),
+            nonblocking_first_arg=True,
         ),
         Rule(
             code="AF622",
@@ -39,8 +41,11 @@ CATEGORY = Category(
                 "threading.Barrier": ("wait",),
                 "threading.Thread": ("join",),
                 "concurrent.futures.Future": ("result", "exception"),
+                "concurrent.futures.ThreadPoolExecutor": ("shutdown",),
+                "concurrent.futures.ProcessPoolExecutor": ("shutdown",),
                 **{q: ("get", "put", "join") for q in QUEUES},
             },
+            nonblocking_kwargs=("block", "timeout"),
         ),
     ),
     types=Types(

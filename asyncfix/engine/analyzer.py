@@ -2,29 +2,37 @@
 
 Only code that runs on the loop counts: the body of an ``async def`` (not nested ``def`` or class
 bodies), lambdas called on the spot or handed to a call that runs them now (``sorted(key=...)``),
-comprehensions, and arguments of offloading calls (``to_thread(f, json.dumps(x))`` encodes on the
-loop). The callable handed to ``asyncio.to_thread`` & co. does not.
+comprehensions, default values, and arguments of offloading calls (``to_thread(f, json.dumps(x))``
+encodes on the loop). The callable handed to ``asyncio.to_thread`` & co. does not.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from dataclasses import dataclass
 from typing import Iterator
 
 from asyncfix.catalog import Catalog, Match
-from asyncfix.engine.resolve import Evaluator, Scope, import_bindings, is_offload
-from asyncfix.engine.values import SHADOW, ClassInfo, Inst, Ref, SelfOf, Value
+from asyncfix.engine.resolve import (Evaluator, Scope, bind_target, dotted, import_bindings,
+                                     is_offload)
+from asyncfix.engine.source import Lines
+from asyncfix.engine.textscan import chain_assignments
+from asyncfix.engine.values import SHADOW, ClassInfo, Func, Inst, Ref, SelfOf, Shadow, Value
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+_ASYNC_DEF = re.compile(r"async[ \t]+def\b")
+# Builtins that call a function they are handed, right now: `max(paths, key=os.path.getmtime)`.
+_CALLS_ARGUMENT = {"sorted": "key", "max": "key", "min": "key", "map": 0, "filter": 0}
 
 
 @dataclass(frozen=True)
 class RawFinding:
     """A finding before suppression and path/column formatting (ast positions, byte columns)."""
 
-    node: ast.Call
+    node: ast.expr  # the call (or the function reference a builtin calls)
     match: Match
     name: str  # qualified name of what was called
     written: str | None  # the callee as written, when it fits on one line
@@ -33,90 +41,157 @@ class RawFinding:
 
 
 class ModuleAnalysis:
-    def __init__(self, tree: ast.Module, catalog: Catalog, lines=None):
+    def __init__(self, tree: ast.Module, catalog: Catalog, lines: Lines | None = None):
         self.catalog = catalog
-        self.lines = lines
+        self.lines = lines if lines is not None else Lines(ast.unparse(tree))
+        self.text = self.lines.text
+        self.tree = tree
         self.classes: dict[str, ClassInfo] = {}
-        self.evaluator = Evaluator(catalog, self.classes.get)
-        self.imports = _imported_roots(tree)
+        self.evaluator = Evaluator(catalog, self, self.classes.get)
         self.findings: list[RawFinding] = []
-        self.scope = Scope(self._module_names(tree.body))
-        self._collect_classes(tree)
+        self.scope = Scope({})
+        self._async_lines: list[int] | None = None
+        self._chains: set[str] | None = None  # textual `a.b.c = ...` targets
+        self.chain_values: dict[str, Value] | None = None
+        self._module_names(tree.body)
 
     def written(self, node: ast.AST) -> str | None:
-        if self.lines is None or node.lineno != node.end_lineno:
+        if node.lineno != node.end_lineno:
             return None
         raw = self.lines.line(node.lineno).encode("utf-8")[node.col_offset : node.end_col_offset]
         return raw.decode("utf-8", "replace")
 
+    def spans_async(self, node: ast.AST) -> bool:
+        """Whether a sync function or class has an async def inside (then it is searched)."""
+        if self._async_lines is None:
+            self._async_lines = self.lines.numbers_of(_ASYNC_DEF)
+        i = bisect.bisect_left(self._async_lines, node.lineno)
+        return i < len(self._async_lines) and self._async_lines[i] <= node.end_lineno
+
     # -- module level -------------------------------------------------------------------------
-    def _module_names(self, body: list[ast.stmt]) -> dict:
-        names: dict[str, Value] = {}
-        scope = Scope(names)
+    def _module_names(self, body: list[ast.stmt]) -> None:
+        names = self.scope.names
+        ev = self.evaluator
+        stars: list[str] = []
         for stmt in _flat_statements(body):
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 names.update(import_bindings(stmt, self.catalog))
-            elif isinstance(stmt, (*_FUNCS, ast.ClassDef)):
-                names[stmt.name] = SHADOW
+                if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
+                    stars.append(stmt.module or "")
+            elif isinstance(stmt, _FUNCS):
+                names[stmt.name] = Func(stmt)
+            elif isinstance(stmt, ast.ClassDef):
+                names[stmt.name] = SelfOf(self.register_class(stmt))
             elif isinstance(stmt, ast.Assign):
-                value = self.evaluator.value(stmt.value, scope)
+                value = _outer(ev.value(stmt.value, self.scope))
                 for target in stmt.targets:
-                    _bind_target(names, target, _outer(value))
+                    bind_target(names, target, value)
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                value = self.evaluator.annotation(stmt.annotation, scope)
+                value = ev.annotation(stmt.annotation, self.scope)
                 if value is None and stmt.value is not None:
-                    value = self.evaluator.value(stmt.value, scope)
+                    value = ev.value(stmt.value, self.scope)
                 names[stmt.target.id] = _outer(value) or SHADOW
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
                 targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else [
                     item.optional_vars for item in stmt.items if item.optional_vars is not None]
                 for target in targets:
-                    _bind_target(names, target, SHADOW)
-        return names
+                    bind_target(names, target, SHADOW)
+        # Unbound names resolve through a star import only when every star import is of a catalog
+        # module whose entries are wildcards (we cannot list what `from cv2 import *` binds).
+        if stars and all(self.catalog.children(m) is None and self.catalog.mentions(m) for m in stars):
+            self.scope.star_modules = tuple(stars)
 
-    def _collect_classes(self, tree: ast.Module) -> None:
-        found = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
-        for node in found:
-            bases = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases]
-            self.classes[node.name] = ClassInfo(node.name, bases)
-        for node in found:  # attributes from the class body, then from `self.x = ...` in methods
-            info = self.classes[node.name]
-            for stmt in node.body:
-                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                    value = self.evaluator.annotation(stmt.annotation, self.scope)
-                    if value is None and stmt.value is not None:
-                        value = self.evaluator.value(stmt.value, self.scope)
-                    if value is not None:
-                        info.attrs[stmt.target.id] = _outer(value)
-                elif isinstance(stmt, ast.Assign):
-                    value = _outer(self.evaluator.value(stmt.value, self.scope))
-                    for target in stmt.targets:
-                        if isinstance(target, ast.Name) and value is not None:
-                            info.attrs[target.id] = value
-            for stmt in node.body:
-                if isinstance(stmt, _FUNCS):
-                    FunctionWalker(self, stmt, self.scope, info, stmt.name, mode="attrs").run()
+    def register_class(self, node: ast.ClassDef) -> ClassInfo:
+        bases = []
+        for base in node.bases:
+            if isinstance(base, ast.Subscript):  # Repo[T]
+                base = base.value
+            bases.append(base.id if isinstance(base, ast.Name) else getattr(base, "attr", ""))
+        info = self.classes[node.name] = ClassInfo(node.name, bases, node=node)
+        for stmt in node.body:
+            if isinstance(stmt, ast.ClassDef):
+                self.register_class(stmt)
+        return info
 
-    def analyze(self, tree: ast.Module) -> list[RawFinding]:
-        self._walk_defs(tree.body, self.scope, None, "")
+    def infer_attrs(self, info: ClassInfo) -> None:
+        """What `self.x` holds: methods, class-body annotations and assignments, then
+        `self.x = ...` in methods. Done on first use, so classes no coroutine touches cost
+        nothing."""
+        info.state = "computing"
+        ev = self.evaluator
+        for stmt in info.node.body:
+            if isinstance(stmt, _FUNCS):
+                info.attrs.setdefault(stmt.name, Func(stmt))
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                value = ev.annotation(stmt.annotation, self.scope)
+                if value is None and stmt.value is not None:
+                    value = ev.value(stmt.value, self.scope)
+                if value is not None:
+                    info.attrs[stmt.target.id] = _outer(value)
+            elif isinstance(stmt, ast.Assign):
+                value = _outer(ev.value(stmt.value, self.scope))
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and value is not None:
+                        info.attrs[target.id] = value
+        for stmt in info.node.body:
+            if isinstance(stmt, _FUNCS):
+                FunctionWalker(self, stmt, self.scope, info, stmt.name, mode="attrs").run()
+        info.state = "done"
+
+    def global_chain(self, node: ast.Attribute, scope: Scope) -> Value:
+        """`app.state.converter` where some function of the module assigns that chain."""
+        chain = dotted(node)
+        if chain is None or chain.startswith(("self.", "cls.")):
+            return None
+        if self._chains is None:
+            self._chains = {chain for chain, _ in chain_assignments(self.text)}
+        if chain not in self._chains or not scope.is_global(chain.partition(".")[0]):
+            return None
+        if self.chain_values is None:
+            self.chain_values = {}
+            self._record_chains(self.tree.body, None)
+        return self.chain_values.get(chain)
+
+    def _record_chains(self, body, cls: ClassInfo | None) -> None:
+        for stmt in _flat_statements(body):
+            if isinstance(stmt, _FUNCS):
+                FunctionWalker(self, stmt, self.scope, cls, stmt.name, mode="attrs").run()
+            elif isinstance(stmt, ast.ClassDef):
+                self._record_chains(stmt.body, self.classes.get(stmt.name))
+            elif isinstance(stmt, ast.Assign):
+                value = self.evaluator.value(stmt.value, self.scope)
+                for target in stmt.targets:
+                    chain = dotted(target) if isinstance(target, ast.Attribute) else None
+                    if chain is not None and value is not None:
+                        self.chain_values[chain] = _outer(value)
+
+    def analyze(self) -> list[RawFinding]:
+        self._walk_defs(self.tree.body, self.scope, None, "")
         return self.findings
 
     def _walk_defs(self, body, scope: Scope, cls: ClassInfo | None, prefix: str) -> None:
         """Every function and method at this level: async ones are analysed, sync ones searched
         for async functions nested inside them."""
         for stmt in _flat_statements(body):
-            if isinstance(stmt, _FUNCS):
-                mode = "loop" if isinstance(stmt, ast.AsyncFunctionDef) else "search"
-                FunctionWalker(self, stmt, scope, cls, prefix + stmt.name, mode).run()
-            elif isinstance(stmt, ast.ClassDef):
-                self._walk_defs(stmt.body, scope, self.classes.get(stmt.name), f"{prefix}{stmt.name}.")
+            if isinstance(stmt, ast.AsyncFunctionDef):
+                FunctionWalker(self, stmt, scope, cls, prefix + stmt.name, "loop").run()
+            elif isinstance(stmt, ast.FunctionDef):
+                if self.spans_async(stmt):
+                    FunctionWalker(self, stmt, scope, cls, prefix + stmt.name, "search").run()
+            elif isinstance(stmt, ast.ClassDef) and self.spans_async(stmt):
+                info = self.classes.get(stmt.name)
+                if info is None or info.node is not stmt:
+                    info = self.register_class(stmt)
+                self._walk_defs(stmt.body, scope, info, f"{prefix}{stmt.name}.")
 
 
 class FunctionWalker:
     """Walks one function body in order, tracking what local names hold.
 
+    Flow-sensitive: a local shadows outer names from its first binding in source order on.
     ``mode``: "loop" reports blocking calls (an async def's body runs on the loop); "search"
-    only looks for async functions nested inside a sync one; "attrs" records `self.x = ...`.
+    only looks for async functions nested inside a sync one; "attrs" records `self.x = ...` and
+    `app.state.x = ...` assignments.
     """
 
     def __init__(self, module: ModuleAnalysis, node, parent: Scope, cls: ClassInfo | None,
@@ -128,19 +203,16 @@ class FunctionWalker:
         self.cls = cls
         self.qualname = qualname
         self.mode = mode
-        self.scope = Scope({name: SHADOW for name in _local_names(node)}, parent)
+        self.scope = Scope({}, parent)
         self.self_name: str | None = None
         self._bind_params(parent)
 
     def _bind_params(self, parent: Scope) -> None:
         args = self.node.args
         params = args.posonlyargs + args.args + args.kwonlyargs
-        for extra in (args.vararg, args.kwarg):
-            if extra is not None:
-                params.append(extra)
+        params += [extra for extra in (args.vararg, args.kwarg) if extra is not None]
         for param in params:
-            value = self.ev.annotation(param.annotation, parent)
-            self.scope.names[param.arg] = value or SHADOW
+            self.scope.names[param.arg] = self.ev.annotation(param.annotation, parent) or SHADOW
         positional = args.posonlyargs + args.args
         decorators = {_decorator_name(d) for d in self.node.decorator_list}
         if self.cls is not None and positional and "staticmethod" not in decorators:
@@ -156,42 +228,42 @@ class FunctionWalker:
             self.stmt(stmt)
 
     def stmt(self, s: ast.stmt) -> None:
-        visit = self.visit
+        visit, scope = self.visit, self.scope
         if isinstance(s, ast.Expr):
-            visit(s.value, self.scope)
+            visit(s.value, scope)
         elif isinstance(s, ast.Assign):
-            visit(s.value, self.scope)
-            value = self.ev.value(s.value, self.scope)
+            visit(s.value, scope)
+            value = self.ev.value(s.value, scope)
             for target in s.targets:
                 self.bind(target, value)
         elif isinstance(s, ast.AnnAssign):
             if s.value is not None:
-                visit(s.value, self.scope)
-            value = self.ev.annotation(s.annotation, self.scope)
+                visit(s.value, scope)
+            value = self.ev.annotation(s.annotation, scope)
             if value is None and s.value is not None:
-                value = self.ev.value(s.value, self.scope)
+                value = self.ev.value(s.value, scope)
             if s.value is not None or value is not None:
                 self.bind(s.target, value)
         elif isinstance(s, ast.AugAssign):
-            visit(s.value, self.scope)
-            visit(s.target, self.scope)
+            visit(s.value, scope)
+            visit(s.target, scope)
         elif isinstance(s, (ast.Return, ast.Raise, ast.Assert, ast.Delete)):
             for child in ast.iter_child_nodes(s):
-                visit(child, self.scope)
+                visit(child, scope)
         elif isinstance(s, (ast.If, ast.While)):
-            visit(s.test, self.scope)
+            visit(s.test, scope)
             self.block(s.body)
             self.block(s.orelse)
         elif isinstance(s, (ast.For, ast.AsyncFor)):
-            visit(s.iter, self.scope)
-            self.bind(s.target, self._item(self.ev.value(s.iter, self.scope)))
+            visit(s.iter, scope)
+            self.bind_loop(s.target, s.iter, scope)
             self.block(s.body)
             self.block(s.orelse)
         elif isinstance(s, (ast.With, ast.AsyncWith)):
             for item in s.items:
-                visit(item.context_expr, self.scope)
+                visit(item.context_expr, scope)
                 if item.optional_vars is not None:
-                    value = self.ev.value(item.context_expr, self.scope)
+                    value = self.ev.value(item.context_expr, scope)
                     if isinstance(value, Inst):
                         typ = self.catalog.enter_type(value.type)
                         value = Inst(typ, value.local) if typ else None
@@ -201,88 +273,107 @@ class FunctionWalker:
             self.block(s.body)
             for handler in s.handlers:
                 if handler.type is not None:
-                    visit(handler.type, self.scope)
+                    visit(handler.type, scope)
                 if handler.name:
-                    self.scope.names[handler.name] = SHADOW
+                    scope.names[handler.name] = SHADOW
                 self.block(handler.body)
             self.block(s.orelse)
             self.block(s.finalbody)
         elif isinstance(s, ast.Match):
-            visit(s.subject, self.scope)
+            visit(s.subject, scope)
             for case in s.cases:
                 if case.guard is not None:
-                    visit(case.guard, self.scope)
+                    visit(case.guard, scope)
                 self.block(case.body)
         elif isinstance(s, (ast.Import, ast.ImportFrom)):
             for name, value in import_bindings(s, self.catalog):
-                self.scope.names[name] = value
+                scope.names[name] = value
         elif isinstance(s, _FUNCS):
             # Decorators and defaults are evaluated here, on the loop; the body is not.
             for child in s.decorator_list + s.args.defaults + [d for d in s.args.kw_defaults if d]:
-                visit(child, self.scope)
+                visit(child, scope)
             mode = "loop" if isinstance(s, ast.AsyncFunctionDef) else "search"
-            if self.mode != "attrs":
-                FunctionWalker(self.module, s, self.scope, None, f"{self.qualname}.{s.name}", mode).run()
-            self.scope.names[s.name] = SHADOW
+            if self.mode != "attrs" and (mode == "loop" or self.module.spans_async(s)):
+                FunctionWalker(self.module, s, scope, None, f"{self.qualname}.{s.name}", mode).run()
+            scope.names[s.name] = Func(s)
         elif isinstance(s, ast.ClassDef):
             for child in s.decorator_list + s.bases + [k.value for k in s.keywords]:
-                visit(child, self.scope)
-            if self.mode != "attrs":
-                self.module._walk_defs(s.body, self.scope, self.module.classes.get(s.name),
-                                       f"{self.qualname}.{s.name}.")
-            self.scope.names[s.name] = SHADOW
+                visit(child, scope)
+            info = self.module.register_class(s)
+            if self.mode != "attrs" and self.module.spans_async(s):
+                self.module._walk_defs(s.body, scope, info, f"{self.qualname}.{s.name}.")
+            scope.names[s.name] = SelfOf(info)
 
     def bind(self, target: ast.AST, value: Value) -> None:
-        if isinstance(target, ast.Name):
-            self.scope.names[target.id] = value if value is not None else SHADOW
-        elif isinstance(target, ast.Attribute):
-            if (self.mode == "attrs" and self.cls is not None and value is not None
-                    and isinstance(target.value, ast.Name) and target.value.id == self.self_name):
-                self.cls.attrs[target.attr] = _outer(value)
-        elif isinstance(target, (ast.Tuple, ast.List)):
-            for elt in target.elts:
-                self.bind(elt.value if isinstance(elt, ast.Starred) else elt, None)
+        if isinstance(target, ast.Attribute):
+            if self.mode == "attrs" and value is not None:
+                if (self.cls is not None and isinstance(target.value, ast.Name)
+                        and target.value.id == self.self_name):
+                    self.cls.attrs[target.attr] = _outer(value)
+                elif self.module.chain_values is not None:
+                    chain = dotted(target)
+                    if chain is not None and self.scope.is_global(chain.partition(".")[0]):
+                        self.module.chain_values[chain] = _outer(value)
+        else:
+            bind_target(self.scope.names, target, value)
 
-    def _item(self, iterable: Value) -> Value:
-        if isinstance(iterable, Inst):
-            typ = self.catalog.items.get(iterable.type)
-            return Inst(typ, iterable.local) if typ else None
-        return None
+    def bind_loop(self, target: ast.AST, iterable: ast.expr, scope: Scope) -> None:
+        """`for page in pdf.pages`, and `for i, page in enumerate(pdf.pages)`."""
+        if (isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(iterable, ast.Call)
+                and isinstance(iterable.func, ast.Name) and iterable.func.id == "enumerate"
+                and iterable.args and isinstance(scope.lookup("enumerate"), (type(None), Ref))):
+            bind_target(scope.names, target.elts[0], None)
+            self.bind(target.elts[1], self.ev.item(self.ev.value(iterable.args[0], scope)))
+        else:
+            self.bind(target, self.ev.item(self.ev.value(iterable, scope)))
 
     # -- expressions --------------------------------------------------------------------------
-    def visit(self, node: ast.AST, scope: Scope, awaited: bool = False, in_lambda: bool = False) -> None:
+    def visit(self, node: ast.AST, scope: Scope) -> None:
         """Report blocking calls in an expression evaluated on the loop (mode "loop" only)."""
         if self.mode != "loop":
             return
-        stack = [(node, scope, awaited, in_lambda)]
+        stack = [(node, scope, False, False)]  # (node, scope, directly awaited, inside a lambda)
         while stack:
             node, scope, awaited, in_lambda = stack.pop()
-            if isinstance(node, ast.Call):
+            if isinstance(node, (ast.Name, ast.Constant)):
+                continue
+            if isinstance(node, ast.Attribute):
+                stack.append((node.value, scope, False, in_lambda))
+            elif isinstance(node, ast.Call):
                 self._check_call(node, scope, awaited, in_lambda)
                 offload = is_offload(self.ev, node, scope)
                 func = node.func
                 if isinstance(func, ast.Lambda):  # (lambda: ...)() runs on the spot
                     stack.append((func.body, _lambda_scope(func, scope), False, True))
+                    stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(func))
                 else:
                     stack.append((func, scope, False, in_lambda))
+                if not offload:
+                    self._check_callbacks(node, scope)
                 for arg in node.args + [k.value for k in node.keywords]:
                     if isinstance(arg, ast.Lambda):
+                        stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(arg))
                         if not offload:  # sorted(key=lambda ...) calls it now, on the loop
                             stack.append((arg.body, _lambda_scope(arg, scope), False, True))
+                    elif offload and isinstance(arg, ast.GeneratorExp):
+                        # Only the outermost iterable is evaluated here; the rest runs where
+                        # the generator is consumed, in the worker.
+                        stack.append((arg.generators[0].iter, scope, False, in_lambda))
                     else:
                         stack.append((arg, scope, False, in_lambda))
             elif isinstance(node, ast.Await):
                 stack.append((node.value, scope, True, in_lambda))
             elif isinstance(node, ast.Lambda):
-                continue  # stored or returned: runs later, wherever it is called
+                # Stored or returned: the body runs later, wherever it is called; the default
+                # values are evaluated now.
+                stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(node))
             elif isinstance(node, _COMPREHENSIONS):
                 inner = Scope({}, scope)
                 first = True
                 for gen in node.generators:
                     stack.append((gen.iter, scope if first else inner, False, in_lambda))
                     first = False
-                    value = self._item(self.ev.value(gen.iter, inner))
-                    _bind_target(inner.names, gen.target, value)
+                    bind_target(inner.names, gen.target, self.ev.item(self.ev.value(gen.iter, inner)))
                     stack.extend((cond, inner, False, in_lambda) for cond in gen.ifs)
                 elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
                 stack.extend((elt, inner, False, in_lambda) for elt in elts)
@@ -290,10 +381,8 @@ class FunctionWalker:
                 stack.append((node.value, scope, False, in_lambda))
                 if isinstance(node.target, ast.Name):
                     self.scope.names[node.target.id] = self.ev.value(node.value, scope) or SHADOW
-            elif isinstance(node, (ast.expr, ast.keyword, ast.comprehension, ast.FormattedValue)):
-                stack.extend((child, scope, False, in_lambda) for child in ast.iter_child_nodes(node)
-                             if not isinstance(child, (ast.expr_context, ast.operator, ast.cmpop,
-                                                       ast.unaryop, ast.boolop)))
+            else:
+                stack.extend((child, scope, False, in_lambda) for child in _children(node))
 
     def _check_call(self, node: ast.Call, scope: Scope, awaited: bool, in_lambda: bool) -> None:
         if awaited:  # `await x.get()`: an awaitable API, whatever the receiver looked like
@@ -305,6 +394,8 @@ class FunctionWalker:
         rule = match.rule
         if rule.skip_literal_args and _first_arg_is_literal(node):
             return
+        if _non_blocking(node, rule):
+            return
         reason = rule.unfixable
         if reason is None and in_lambda:
             reason = "the call is inside a lambda, where `await` cannot go"
@@ -314,6 +405,26 @@ class FunctionWalker:
                       "refuse use from another thread (check_same_thread)")
         self.module.findings.append(
             RawFinding(node, match, name, self.module.written(node.func), self.qualname, reason))
+
+    def _check_callbacks(self, node: ast.Call, scope: Scope) -> None:
+        """`max(paths, key=os.path.getmtime)`: the builtin calls the blocking function here."""
+        func = node.func
+        if not (isinstance(func, ast.Name) and func.id in _CALLS_ARGUMENT
+                and scope.lookup(func.id) is None):
+            return
+        where = _CALLS_ARGUMENT[func.id]
+        if isinstance(where, int):
+            args = node.args[where : where + 1]
+        else:
+            args = [k.value for k in node.keywords if k.arg == where]
+        for arg in args:
+            if isinstance(arg, (ast.Name, ast.Attribute)):
+                callee = self.ev.value(arg, scope)
+                match = self.catalog.function(callee.qual) if isinstance(callee, Ref) else None
+                if match is not None:
+                    reason = f"`{func.id}()` calls it on the loop; the whole `{func.id}()` call must move"
+                    self.module.findings.append(RawFinding(
+                        arg, match, callee.qual, self.module.written(arg), self.qualname, reason))
 
     def _resolve(self, node: ast.Call, scope: Scope):
         func = node.func
@@ -329,9 +440,19 @@ class FunctionWalker:
                 match = cat.function(qual)
                 if match is not None:
                     return match, qual, None
-            match = cat.named_method(func.attr)
-            if match is not None and _named_method_applies(match, node, self.module.imports):
-                return match, func.attr, None
+                typ = cat.annotation_type(recv.qual)  # Path.cwd(): a method called on the class
+                match = cat.method(typ, func.attr) if typ else None
+                if match is not None:
+                    return match, f"{typ}.{func.attr}", None
+            elif isinstance(recv, SelfOf):  # self._sleep = time.sleep; self._sleep(1)
+                held = self.ev.class_attr(recv.cls, func.attr)
+                match = cat.function(held.qual) if isinstance(held, Ref) else None
+                if match is not None:
+                    return match, held.qual, None
+            if not isinstance(recv, (Inst, Ref, Func)):
+                match = cat.named_method(func.attr)
+                if match is not None and _named_method_applies(match, node, self.module.text):
+                    return match, func.attr, None
             return None
         callee = self.ev.value(func, scope)
         if isinstance(callee, Ref):
@@ -347,18 +468,14 @@ def _outer(value: Value) -> Value:
     return Inst(value.type, False) if isinstance(value, Inst) else value
 
 
-def _bind_target(names: dict, target: ast.AST, value: Value) -> None:
-    if isinstance(target, ast.Name):
-        names[target.id] = value if value is not None else SHADOW
-    elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            _bind_target(names, elt.value if isinstance(elt, ast.Starred) else elt, None)
-
-
 def _lambda_scope(node: ast.Lambda, scope: Scope) -> Scope:
     args = node.args
     params = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
     return Scope({p.arg: SHADOW for p in params}, scope)
+
+
+def _lambda_defaults(node: ast.Lambda) -> list[ast.expr]:
+    return node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
 
 
 def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -376,35 +493,23 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _flat_statements(case.body)
 
 
-def _local_names(func) -> set[str]:
-    """Names local to a function (Python's rule: assigned anywhere in it, minus global/nonlocal)."""
-    args = func.args
-    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    names.update(a.arg for a in (args.vararg, args.kwarg) if a)
-    declared: set[str] = set()
-    stack = list(func.body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (*_FUNCS, ast.ClassDef)):
-            names.add(node.name)
-            stack.extend(node.decorator_list)
-            continue
-        if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
-            continue
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            declared.update(node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).partition(".")[0] for a in node.names if a.name != "*")
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.add(node.rest)
-        stack.extend(ast.iter_child_nodes(node))
-    return names - declared
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _children(node: ast.AST) -> Iterator[ast.AST]:
+    """Sub-expressions of an expression node (ast.iter_child_nodes, minus operator nodes)."""
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = _CHILD_FIELDS[type(node)] = tuple(
+            f for f in node._fields if f not in ("ctx", "op", "ops", "conversion", "is_async"))
+    for name in fields:
+        value = getattr(node, name, None)
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    yield item
+        elif isinstance(value, ast.AST):
+            yield value
 
 
 def _decorator_name(node: ast.AST) -> str:
@@ -415,19 +520,10 @@ def _decorator_name(node: ast.AST) -> str:
     return node.id if isinstance(node, ast.Name) else ""
 
 
-def _imported_roots(tree: ast.Module) -> frozenset[str]:
-    roots = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            roots.update(a.name.partition(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            roots.add(node.module.partition(".")[0])
-    return frozenset(roots)
-
-
-def _named_method_applies(match: Match, node: ast.Call, imports: frozenset[str]) -> bool:
+def _named_method_applies(match: Match, node: ast.Call, text: str) -> bool:
     rule = match.rule
-    if rule.requires_import and rule.requires_import not in imports:
+    if rule.requires_import and not re.search(
+            rf"^\s*(import|from)\s+{re.escape(rule.requires_import)}\b", text, re.MULTILINE):
         return False
     if rule.first_arg_in:
         first = node.args[0] if node.args else None
@@ -448,5 +544,15 @@ def _first_arg_is_literal(node: ast.Call) -> bool:
     return True
 
 
-def analyze_tree(tree: ast.Module, catalog: Catalog, lines=None) -> list[RawFinding]:
-    return ModuleAnalysis(tree, catalog, lines).analyze(tree)
+def _non_blocking(node: ast.Call, rule) -> bool:
+    """`lock.acquire(False)`, `q.get(block=False)`, `wrap_socket(s, do_handshake_on_connect=False)`
+    do not wait."""
+    def false(expr):
+        return isinstance(expr, ast.Constant) and expr.value in (False, 0)
+    if rule.nonblocking_first_arg and node.args and false(node.args[0]):
+        return True
+    return any(k.arg in rule.nonblocking_kwargs and false(k.value) for k in node.keywords)
+
+
+def analyze_tree(tree: ast.Module, catalog: Catalog, lines: Lines | None = None) -> list[RawFinding]:
+    return ModuleAnalysis(tree, catalog, lines).analyze()

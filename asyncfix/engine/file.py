@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from asyncfix.catalog import Catalog, canonical
 from asyncfix.engine.analyzer import analyze_tree
+from asyncfix.engine.fastpath import fast_parse
 from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines, decode
 from asyncfix.engine.suppress import suppressed
 from asyncfix.findings import FileError, Finding
 
 
-def analyze_source(text: str, path: str, catalog: Catalog) -> list[Finding]:
-    """Findings for one module's text. Raises ``SyntaxError`` for a file that does not parse."""
+def analyze_source(text: str, path: str, catalog: Catalog, fast: bool = True) -> list[Finding]:
+    """Findings for one module's text. Raises ``SyntaxError`` for a file that does not parse.
+
+    ``fast`` parses only the parts that can hold a finding (see ``fastpath``); the result is the
+    same, except that a syntax error in a part that cannot hold a finding goes unreported.
+    """
     if "async" not in text:  # no coroutine, nothing runs on a loop
         return []
-    tree = parse(text, path)
     lines = Lines(text)
+    tree = None
+    if fast:
+        try:
+            tree = fast_parse(text, catalog, path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = None  # newer syntax, or a cut the text scan got wrong: parse it all
+    if tree is None:
+        tree = parse(text, path)
     out = []
     for raw in analyze_tree(tree, catalog, lines):
         node = raw.node
@@ -41,8 +53,8 @@ def analyze_source(text: str, path: str, catalog: Catalog) -> list[Finding]:
     return out
 
 
-def analyze_bytes(data: bytes, path: str, catalog: Catalog) -> list[Finding] | FileError:
+def analyze_bytes(data: bytes, path: str, catalog: Catalog, fast: bool = True) -> list[Finding] | FileError:
     try:
-        return analyze_source(decode(data), path, catalog)
+        return analyze_source(decode(data), path, catalog, fast)
     except SyntaxError as exc:
         return FileError(path, f"syntax error: {exc.msg}", exc.lineno or 1, (exc.offset or 1))

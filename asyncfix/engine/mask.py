@@ -74,10 +74,11 @@ class _Spans(cst.CSTVisitor):
 
     def visit_ExceptStarHandler(self, node):
         self.edits.append(("star", self.span(node)))
+        self.visit_ExceptHandler(node)
 
     def visit_ExceptHandler(self, node):
         typ = node.type
-        if isinstance(typ, cst.Tuple) and not typ.lpar:
+        if isinstance(typ, cst.Tuple) and not typ.lpar:  # 3.14: `except A, B:`
             for left, right in zip(typ.elements, typ.elements[1:]):
                 self.edits.append(("bar", (self.span(left.value)[1], self.span(right.value)[0])))
 

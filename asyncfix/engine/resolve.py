@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from typing import Callable, Iterable
 
 from asyncfix.catalog import Catalog
-from asyncfix.engine.values import SHADOW, ClassInfo, Inst, Ref, SelfOf, Value
+from asyncfix.engine.values import SHADOW, ClassInfo, Func, Inst, Ref, SelfOf, Value
 
 BUILTINS = frozenset({"open", "input"})
+_ALL_BUILTINS = frozenset(dir(builtins))
 
 
 def import_bindings(node: ast.Import | ast.ImportFrom, catalog: Catalog) -> Iterable[tuple[str, Value]]:
@@ -37,26 +39,63 @@ def import_bindings(node: ast.Import | ast.ImportFrom, catalog: Catalog) -> Iter
 class Scope:
     """A chain of name -> value mappings: locals, enclosing functions, module, builtins."""
 
-    def __init__(self, names: dict[str, Value], parent: "Scope | None" = None):
+    def __init__(self, names: dict[str, Value], parent: "Scope | None" = None,
+                 star_modules: tuple[str, ...] = ()):
         self.names = names
         self.parent = parent
+        self.star_modules = star_modules  # `from cv2 import *` where cv2 has wildcard entries
 
     def lookup(self, name: str) -> Value:
         scope: Scope | None = self
         while scope is not None:
             if name in scope.names:
                 return scope.names[name]
+            if scope.parent is None and scope.star_modules:
+                # An unbound, non-builtin name can only come from the star import.
+                if name not in _ALL_BUILTINS:
+                    return Ref(f"{scope.star_modules[0]}.{name}")
             scope = scope.parent
         if name in BUILTINS:
             return Ref(f"builtins.{name}")
         return None
 
+    def is_global(self, name: str) -> bool:
+        """Whether ``name`` resolves in the module scope (or nowhere), not in a function."""
+        scope: Scope | None = self
+        while scope is not None and scope.parent is not None:
+            if name in scope.names:
+                return False
+            scope = scope.parent
+        return True
+
+
+def dotted(node: ast.AST) -> str | None:
+    """`app.state.converter` for an attribute chain rooted at a name, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or not parts:
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+_SEQUENCES = frozenset({"list", "List", "Sequence", "MutableSequence", "Iterable", "Iterator",
+                        "Collection", "set", "Set", "frozenset", "FrozenSet", "tuple", "Tuple",
+                        "Generator", "deque"})
+
+
+def element_type(typ: str | None) -> str | None:
+    """`[T]` is the engine's spelling of a sequence of T."""
+    return typ[1:-1] if typ and typ.startswith("[") else None
+
 
 class Evaluator:
     """Infers the value of an expression in a scope, using the catalog's type facts."""
 
-    def __init__(self, catalog: Catalog, classes: Callable[[str], ClassInfo | None]):
+    def __init__(self, catalog: Catalog, module, classes: Callable[[str], ClassInfo | None]):
         self.catalog = catalog
+        self.module = module  # for class attributes, global attribute chains, the module scope
         self.classes = classes
 
     def value(self, node: ast.AST, scope: Scope) -> Value:
@@ -64,6 +103,9 @@ class Evaluator:
         if isinstance(node, ast.Name):
             return scope.lookup(node.id)
         if isinstance(node, ast.Attribute):
+            chain = self.module.global_chain(node, scope)
+            if chain is not None:
+                return chain
             base = self.value(node.value, scope)
             if isinstance(base, Ref):
                 return Ref(f"{base.qual}.{node.attr}")
@@ -77,8 +119,9 @@ class Evaluator:
             return self.call_result(node, scope)
         if isinstance(node, ast.Subscript):
             base = self.value(node.value, scope)
-            if isinstance(base, Inst) and base.type in cat.items:
-                return Inst(cat.items[base.type], base.local)
+            if isinstance(base, Inst):
+                typ = cat.items.get(base.type) or element_type(base.type)
+                return Inst(typ, base.local) if typ else None
             return None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             left = self.value(node.left, scope)
@@ -86,10 +129,27 @@ class Evaluator:
                 typ = cat.result_type(f"{left.type}.__truediv__")
                 return Inst(typ, left.local) if typ else None
             return None
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            inner = Scope({}, scope)
+            for gen in node.generators:
+                item = self.item(self.value(gen.iter, inner))
+                bind_target(inner.names, gen.target, item)
+            elt = self.value(node.elt, inner)
+            return Inst(f"[{elt.type}]", elt.local) if isinstance(elt, Inst) else None
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)) and node.elts:
+            elt = self.value(node.elts[0], scope)
+            return Inst(f"[{elt.type}]", elt.local) if isinstance(elt, Inst) else None
         if isinstance(node, ast.NamedExpr):
             return self.value(node.value, scope)
         if isinstance(node, ast.Await):
             return self.awaited_result(node.value, scope)
+        return None
+
+    def item(self, iterable: Value) -> Value:
+        """What iterating over a value yields."""
+        if isinstance(iterable, Inst):
+            typ = self.catalog.items.get(iterable.type) or element_type(iterable.type)
+            return Inst(typ, iterable.local) if typ else None
         return None
 
     def call_result(self, node: ast.Call, scope: Scope) -> Value:
@@ -99,29 +159,52 @@ class Evaluator:
             if isinstance(recv, Inst):  # a cursor is as local as the connection it came from
                 typ = self.catalog.result_type(f"{recv.type}.{func.attr}")
                 return Inst(typ, recv.local) if typ else None
-            if isinstance(recv, Ref):
-                typ = self.catalog.result_type(f"{recv.qual}.{func.attr}")
-                return Inst(typ, True) if typ else None
-            return None
         callee = self.value(func, scope)
         if isinstance(callee, Ref):
             typ = self.catalog.result_type(callee.qual)
             return Inst(typ, True) if typ else None
+        if isinstance(callee, Func) and isinstance(callee.node, ast.FunctionDef):
+            return self.returns(callee)
         return None
 
-    def awaited_result(self, node: ast.AST, scope: Scope) -> Value:
-        """`await asyncio.to_thread(sqlite3.connect, p)` yields what `sqlite3.connect(p)` would.
+    def returns(self, func: Func) -> Value:
+        """A function of this module, by its return annotation; made elsewhere, so not local."""
+        value = self.annotation(func.node.returns, self.module.scope)
+        return Inst(value.type, False) if isinstance(value, Inst) else None
 
-        The object was made on another thread, so it does not count as local.
+    def awaited_result(self, node: ast.AST, scope: Scope) -> Value:
+        """`await asyncio.to_thread(sqlite3.connect, p)` yields what `sqlite3.connect(p)` would;
+        `await self.client()` what `client` is annotated to return.
+
+        Either way the object was made elsewhere, so it does not count as local.
         """
-        if isinstance(node, ast.Call) and node.args and is_offload(self, node, scope):
-            target = self.value(node.args[0], scope)
-            if isinstance(target, Ref):
-                typ = self.catalog.result_type(target.qual)
-                return Inst(typ, False) if typ else None
+        if not isinstance(node, ast.Call):
+            return None
+        if is_offload(self, node, scope):
+            index = 1 if isinstance(node.func, ast.Attribute) and node.func.attr == "run_in_executor" else 0
+            if len(node.args) <= index:
+                return None
+            target = node.args[index]
+            typ = None
+            if isinstance(target, ast.Attribute):
+                recv = self.value(target.value, scope)
+                if isinstance(recv, Inst):
+                    typ = self.catalog.result_type(f"{recv.type}.{target.attr}")
+            if typ is None:
+                ref = self.value(target, scope)
+                if isinstance(ref, Ref):
+                    typ = self.catalog.result_type(ref.qual)
+                elif isinstance(ref, Func):
+                    return self.returns(ref)
+            return Inst(typ, False) if typ else None
+        callee = self.value(node.func, scope)
+        if isinstance(callee, Func) and isinstance(callee.node, ast.AsyncFunctionDef):
+            return self.returns(callee)
         return None
 
     def class_attr(self, cls: ClassInfo, name: str, seen: frozenset = frozenset()) -> Value:
+        if cls.state == "new":
+            self.module.infer_attrs(cls)
         if name in cls.attrs:
             return cls.attrs[name]
         for base in cls.bases:
@@ -133,7 +216,8 @@ class Evaluator:
         return None
 
     def annotation(self, node: ast.AST | None, scope: Scope) -> Value:
-        """The instance an annotation promises: `conn: sqlite3.Connection`, `Optional[Path]`."""
+        """The instance an annotation promises: `conn: sqlite3.Connection`, `Optional[Path]`,
+        `list[Path]` (a sequence of paths), `IO[bytes]` (an IO)."""
         if node is None:
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -145,22 +229,35 @@ class Evaluator:
             return self.annotation(node.left, scope) or self.annotation(node.right, scope)
         if isinstance(node, ast.Subscript):
             outer = self.value(node.value, scope)
-            if isinstance(outer, Ref) and outer.qual.rpartition(".")[2] in ("Optional", "Union", "Annotated"):
-                inner = node.slice
-                parts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
-                if outer.qual.endswith("Annotated"):
-                    parts = parts[:1]
-                for part in parts:
+            inner = node.slice
+            parts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            name = outer.qual.rpartition(".")[2] if isinstance(outer, Ref) else (
+                node.value.id if isinstance(node.value, ast.Name) else "")
+            if name in ("Optional", "Union", "Annotated"):
+                for part in parts[:1] if name == "Annotated" else parts:
                     found = self.annotation(part, scope)
                     if found is not None:
                         return found
-            return None
+                return None
+            if name in _SEQUENCES:
+                elt = self.annotation(parts[0], scope)
+                return Inst(f"[{elt.type}]", False) if isinstance(elt, Inst) else None
+            return self.annotation(node.value, scope)  # Queue[int] is a Queue
         ref = self.value(node, scope)
         if isinstance(ref, Ref):
             typ = self.catalog.annotation_type(ref.qual)
             if typ:
                 return Inst(typ, False)
         return None
+
+
+def bind_target(names: dict, target: ast.AST, value: Value) -> None:
+    """Bind an assignment or loop target; tuple targets learn nothing (but shadow)."""
+    if isinstance(target, ast.Name):
+        names[target.id] = value if value is not None else SHADOW
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for elt in target.elts:
+            bind_target(names, elt.value if isinstance(elt, ast.Starred) else elt, None)
 
 
 # Callables that run their callable argument in a worker (or later), not on the spot.
@@ -179,12 +276,26 @@ OFFLOAD_FUNCTIONS = frozenset({
 })
 OFFLOAD_METHODS = frozenset({"run_in_executor", "submit", "run_sync", "to_thread",
                              "run_in_threadpool", "add_task"})
+_OFFLOAD_NAMES = frozenset(q.rpartition(".")[2] for q in OFFLOAD_FUNCTIONS)
+EXECUTORS = frozenset({"concurrent.futures.ThreadPoolExecutor", "concurrent.futures.ProcessPoolExecutor"})
 
 
 def is_offload(evaluator: Evaluator, node: ast.Call, scope: Scope) -> bool:
+    """Whether a call hands its callable (or generator) argument to another thread or to later."""
     func = node.func
-    if isinstance(func, ast.Attribute) and func.attr in OFFLOAD_METHODS:
-        return True
+    if isinstance(func, ast.Attribute):
+        if func.attr in OFFLOAD_METHODS:
+            return True
+        if func.attr == "map":  # executor.map runs in the pool; builtin map() does not
+            recv = evaluator.value(func.value, scope)
+            return isinstance(recv, Inst) and recv.type in EXECUTORS
+        name = func.attr
+    elif isinstance(func, ast.Name):
+        name = None  # may be an alias: `run_in_threadpool as threadpool`
+    else:
+        return False
+    if name is not None and name not in _OFFLOAD_NAMES:
+        return False
     callee = evaluator.value(func, scope)
     return isinstance(callee, Ref) and callee.qual in OFFLOAD_FUNCTIONS
 

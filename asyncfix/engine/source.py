@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 import io
+import re
 import tokenize
+
+# Python counts only these as line ends (str.splitlines also splits on \f, \v, \x1c, ...).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def decode(data: bytes) -> str:
@@ -23,14 +28,37 @@ class Lines:
 
     def __init__(self, text: str):
         self.text = text
-        self.lines = text.splitlines(keepends=True) or [""]
-        self._ascii = text.isascii()
+        self._lines: list[str] | None = None
+        self._ascii: bool | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            self._lines = _LINE.findall(self.text) or [""]
+        return self._lines
+
+    def numbers_of(self, pattern: re.Pattern) -> list[int]:
+        """1-based line numbers of the matches of ``pattern``, in order."""
+        if "\r" in self.text:
+            starts, pos = [], 0
+            for line in self.lines:
+                starts.append(pos)
+                pos += len(line)
+            return [bisect.bisect_right(starts, m.start()) for m in pattern.finditer(self.text)]
+        out, line, pos = [], 1, 0
+        for match in pattern.finditer(self.text):
+            line += self.text.count("\n", pos, match.start())
+            pos = match.start()
+            out.append(line)
+        return out
 
     def line(self, lineno: int) -> str:
         return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""
 
     def char_col(self, lineno: int, byte_col: int) -> int:
         """0-based character column of a 0-based UTF-8 byte offset on a line."""
+        if self._ascii is None:
+            self._ascii = self.text.isascii()
         if self._ascii:
             return byte_col
         return len(self.line(lineno).encode("utf-8")[:byte_col].decode("utf-8", "replace"))

@@ -14,6 +14,29 @@ def _codes(text: str) -> set[str]:
     return {part.strip().upper() for part in re.split(r"[\s,]+", text) if part.strip()}
 
 
+def comment_of(line: str) -> str:
+    """The comment of a source line: from the first `#` outside a string literal."""
+    quote, i = None, 0
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if line.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif c == "#":
+            return line[i:]
+        elif c in "\"'":
+            quote = line[i : i + 3] if line[i : i + 3] in ('"""', "\'\'\'") else c
+            i += len(quote)
+            continue
+        i += 1
+    return ""
+
+
 def suppressed(line: str, match: Match) -> bool:
     """Whether a comment on ``line`` silences a finding of ``match``.
 
@@ -23,6 +46,7 @@ def suppressed(line: str, match: Match) -> bool:
     """
     if "#" not in line:
         return False
+    line = comment_of(line)
     own = {match.rule.code, *match.rule.upstream}
     for found in _IGNORE.finditer(line):
         if found.group(1) is None:

@@ -35,6 +35,8 @@ class ClassInfo:
     name: str
     bases: list[str] = field(default_factory=list)
     attrs: dict[str, object] = field(default_factory=dict)
+    node: object = None  # the ast.ClassDef; its attributes are inferred on first use
+    state: str = "new"  # new -> computing -> done
 
 
 @dataclass(frozen=True)
@@ -44,4 +46,11 @@ class SelfOf:
     cls: ClassInfo
 
 
-Value = Ref | Inst | Shadow | SelfOf | None
+@dataclass(frozen=True, eq=False)
+class Func:
+    """A function or method of the analysed module; calling it yields its return annotation."""
+
+    node: object  # ast.FunctionDef | ast.AsyncFunctionDef
+
+
+Value = Ref | Inst | Shadow | SelfOf | Func | None

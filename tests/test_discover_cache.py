@@ -1,0 +1,71 @@
+"""File discovery (git, virtualenvs, build output, excludes) and the content-hash cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from asyncfix.cache import Cache
+from asyncfix.discover import discover
+
+BLOCKING = "import time\n\nasync def f():\n    time.sleep(1)\n"
+
+
+def names(paths, root):
+    return sorted(p.relative_to(root).as_posix() for p in paths)
+
+
+def test_walk_skips_venvs_build_and_caches(tmp_path):
+    for rel in ("app/a.py", "build/b.py", "dist/c.py", "env/lib/d.py", ".git/e.py",
+                "app/__pycache__/f.py", "notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    (tmp_path / "env" / "pyvenv.cfg").write_text("home = /usr\n")
+    assert names(discover([tmp_path]), tmp_path) == ["app/a.py"]
+
+
+def test_git_ignored_files_are_skipped(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / ".gitignore").write_text("generated/\n")
+    for rel in ("src/a.py", "generated/b.py", "src/untracked.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "src/a.py", ".gitignore"], check=True)
+    assert names(discover([tmp_path]), tmp_path) == ["src/a.py", "src/untracked.py"]
+
+
+def test_exclude_globs_and_explicit_files(tmp_path):
+    for rel in ("a/x.py", "a/tests/y.py", "b/z.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    assert names(discover([tmp_path], ["tests", "b/*"]), tmp_path) == ["a/x.py"]
+    explicit = tmp_path / "b" / "z.py"
+    assert discover([explicit], ["b/*"]) == [explicit]
+
+
+def test_warm_run_reuses_and_invalidates(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(BLOCKING)
+    cold = cli("check", "--format", "json")
+    cache_files = list((tmp_path / ".asyncfix_cache").glob("check-*.json"))
+    assert len(cache_files) == 1
+    assert (tmp_path / ".asyncfix_cache" / ".gitignore").read_text().endswith("*\n")
+    warm = cli("check", "--format", "json")
+    assert warm.stdout == cold.stdout
+    (tmp_path / "app.py").write_text(BLOCKING.replace("time.sleep(1)", "pass"))
+    after = json.loads(cli("check", "--format", "json").stdout)
+    assert after["findings"] == []
+
+
+def test_cache_serves_stored_findings(tmp_path):
+    """A hit returns what was stored, without analysing: proof the warm path skips work."""
+    from asyncfix.findings import Finding
+    cache = Cache(tmp_path, {"blocking": {}})
+    stored = Finding("a.py", 1, 1, 1, 2, "AF501", "sleep", "m", "time.sleep", "f", True)
+    cache.put("a.py", "digest", [stored])
+    cache.save()
+    again = Cache(tmp_path, {"blocking": {}})
+    assert again.get("a.py", "digest") == [stored]
+    assert again.get("a.py", "other") is None
+    assert Cache(tmp_path, {"blocking": {"x.y": "image"}}).get("a.py", "digest") is None

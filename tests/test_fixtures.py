@@ -1,0 +1,45 @@
+"""Every catalog entry and context rule, as `# expect:` markers in fixtures/check/*.py."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from asyncfix.engine.file import analyze_bytes
+from asyncfix.findings import FileError
+from tests.conftest import FIXTURES, expected_markers
+
+CASES = sorted(p for p in (FIXTURES / "check").glob("*.py") if p.name != "broken_syntax.py")
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+def test_fixture_findings_match_markers(path, catalog):
+    data = path.read_bytes()
+    result = analyze_bytes(data, path.name, catalog)
+    assert not isinstance(result, FileError), result
+    got = Counter((f.line, f.code) for f in result)
+    assert got == expected_markers(data.decode())
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+def test_fast_path_equals_full_parse(path, catalog):
+    """Parsing only what can hold a finding must not change a single finding."""
+    data = path.read_bytes()
+    assert analyze_bytes(data, path.name, catalog, fast=True) == analyze_bytes(
+        data, path.name, catalog, fast=False)
+
+
+def test_every_rule_has_a_positive_case(catalog):
+    codes = Counter()
+    for path in CASES:
+        codes.update(code for _, code in expected_markers(path.read_text()))
+    missing = [r.code for c in catalog.categories.values() for r in c.rules if not codes[r.code]]
+    assert missing == []
+
+
+def test_broken_file_is_an_error_not_a_crash(catalog):
+    path = FIXTURES / "check" / "broken_syntax.py"
+    result = analyze_bytes(path.read_bytes(), path.name, catalog)
+    assert isinstance(result, FileError)
+    assert result.message.startswith("syntax error")
