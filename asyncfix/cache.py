@@ -1,5 +1,10 @@
 """Content-hash cache: a file whose bytes (and the engine and settings) are unchanged is not
-analysed again. One JSON file per settings key, under `.asyncfix_cache/` at the project root."""
+analysed again. One JSON file per settings key, under `.asyncfix_cache/` at the project root.
+
+As in git's index, a file's size and mtime are checked first; only when they changed is the file
+read and hashed, and an unchanged hash still counts as a hit. A file modified within a second of
+being cached keeps no stat (it could change again within the clock's resolution unnoticed).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from asyncfix import __version__
@@ -22,7 +28,7 @@ class Cache:
         self.folder = folder
         key = json.dumps({"version": __version__, **settings}, sort_keys=True)
         self.file = folder / f"check-{content_hash(key.encode())}.json" if folder else None
-        self.entries: dict[str, list] = {}
+        self.entries: dict[str, list] = {}  # path -> [size, mtime_ns, digest, "ok"|"error", data]
         self.dirty = False
         if self.file is not None:
             try:
@@ -30,20 +36,43 @@ class Cache:
             except (OSError, ValueError):
                 self.entries = {}
 
-    def get(self, path: str, digest: str) -> list[Finding] | FileError | None:
+    def by_stat(self, path: str, stat: os.stat_result) -> list[Finding] | FileError | None:
         entry = self.entries.get(path)
-        if entry is None or entry[0] != digest:
+        if entry is None or entry[0] != stat.st_size or entry[1] != stat.st_mtime_ns:
             return None
-        if entry[1] == "error":
-            return FileError(**entry[2])
-        return [Finding.from_dict(f) for f in entry[2]]
+        return self._result(entry)
 
-    def put(self, path: str, digest: str, result: list[Finding] | FileError) -> None:
+    def get(self, path: str, digest: str, stat: os.stat_result | None = None):
+        entry = self.entries.get(path)
+        if entry is None or entry[2] != digest:
+            return None
+        if stat is not None:
+            self._remember_stat(entry, stat)
+        return self._result(entry)
+
+    def put(self, path: str, digest: str, result: list[Finding] | FileError,
+            stat: os.stat_result | None = None) -> None:
         if isinstance(result, FileError):
-            self.entries[path] = [digest, "error", result.__dict__]
+            entry = [None, None, digest, "error", result.__dict__]
         else:
-            self.entries[path] = [digest, "ok", [f.to_dict() for f in result]]
+            entry = [None, None, digest, "ok", [f.to_dict() for f in result]]
+        if stat is not None:
+            self._remember_stat(entry, stat)
+        self.entries[path] = entry
         self.dirty = True
+
+    def _remember_stat(self, entry: list, stat: os.stat_result) -> None:
+        racy = stat.st_mtime_ns >= time.time_ns() - 1_000_000_000
+        new = [None, None] if racy else [stat.st_size, stat.st_mtime_ns]
+        if entry[:2] != new:
+            entry[:2] = new
+            self.dirty = True
+
+    @staticmethod
+    def _result(entry: list) -> list[Finding] | FileError:
+        if entry[3] == "error":
+            return FileError(**entry[4])
+        return [Finding.from_dict(f) for f in entry[4]]
 
     def save(self) -> None:
         """Write atomically; a cache that cannot be written is not an error."""

@@ -28,18 +28,17 @@ def _excluded(rel: str, patterns: Iterable[str]) -> bool:
     return False
 
 
-def _is_venv(folder: str, memo: dict[str, bool] | None = None) -> bool:
-    if memo is None:
-        return os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
+def _is_venv(folder: str, memo: dict[str, bool]) -> bool:
     if folder not in memo:
         memo[folder] = os.path.isfile(os.path.join(folder, "pyvenv.cfg"))
     return memo[folder]
 
 
-def _skipped_dir(rel_parts: tuple[str, ...], base: Path, memo: dict[str, bool]) -> bool:
+def _skipped_dir(rel: str, base: str, memo: dict[str, bool]) -> bool:
     """A path inside a skipped folder: build output, caches, VCS data, or any virtualenv."""
-    folder = str(base)
-    for part in rel_parts[:-1]:
+    parts = rel.split("/")[:-1]
+    folder = base
+    for part in parts:
         if part in SKIP_DIRS or part.endswith(".egg-info"):
             return True
         folder = os.path.join(folder, part)
@@ -48,8 +47,9 @@ def _skipped_dir(rel_parts: tuple[str, ...], base: Path, memo: dict[str, bool]) 
     return False
 
 
-def _git_files(folder: Path) -> list[Path] | None:
-    """Files git tracks or would track (not ignored) under ``folder``; None outside a work tree."""
+def _git_files(folder: str) -> list[str] | None:
+    """Files git tracks or would track (not ignored) under ``folder``, relative to it; None
+    outside a work tree."""
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "."],
@@ -59,16 +59,18 @@ def _git_files(folder: Path) -> list[Path] | None:
         return None
     if proc.returncode != 0:
         return None
-    names = {n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n}
-    return [folder / n for n in sorted(names)]
+    return sorted({n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n})
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: str, memo: dict[str, bool]) -> list[str]:
+    """`*.py` files under ``folder`` (relative), pruning skipped folders as it goes."""
     out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
-                             and not _is_venv(os.path.join(dirpath, d)))
-        out.extend(Path(dirpath) / f for f in sorted(filenames))
+                             and not _is_venv(os.path.join(dirpath, d), memo))
+        rel = os.path.relpath(dirpath, folder)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + f for f in sorted(filenames) if f.endswith(".py"))
     return out
 
 
@@ -86,16 +88,16 @@ def discover(paths: list[Path], exclude: Iterable[str] = ()) -> list[Path]:
         if given.is_file():
             found[given] = None
             continue
-        listed = _git_files(given)
-        candidates = listed if listed is not None else _walk(given)
-        for path in candidates:
-            if path.suffix != ".py":
+        base = str(given)
+        listed = _git_files(base)
+        if listed is None:
+            candidates = _walk(base, memo)
+        else:
+            candidates = [rel for rel in listed if rel.endswith(".py")
+                          and not _skipped_dir(rel, base, memo)
+                          and os.path.isfile(os.path.join(base, rel))]  # deleted but tracked
+        for rel in candidates:
+            if exclude and _excluded(rel, exclude):
                 continue
-            rel_parts = path.relative_to(given).parts
-            if _skipped_dir(rel_parts, given, memo):
-                continue
-            if exclude and _excluded("/".join(rel_parts), exclude):
-                continue
-            if path.is_file():  # git lists tracked files that were deleted from the work tree
-                found[path] = None
+            found[given / rel] = None
     return list(found)

@@ -1,9 +1,13 @@
-"""Runs the engine over many files: cache look-ups in this process, analysis in worker processes."""
+"""Runs the engine over many files: cache look-ups in this process, analysis in worker processes.
+
+Work is handed to the workers in batches as soon as it is found, so reading and hashing here
+overlaps with analysis there; no worker is started when everything comes from the cache.
+"""
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,6 +18,7 @@ from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError, Finding
 
+BATCH = 24  # files per hand-off: large enough to amortise the pickling, small enough to balance
 _catalog: Catalog | None = None
 
 
@@ -29,16 +34,8 @@ def _init_worker(extra: dict[str, str]) -> None:
     _catalog = Catalog(CATEGORIES, extra)
 
 
-def _analyze_batch(batch: list[tuple[str, str]]) -> list[list[Finding] | FileError]:
-    out = []
-    for path, display in batch:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            out.append(FileError(display, f"cannot read: {exc.strerror or exc}"))
-            continue
-        out.append(analyze_bytes(data, display, _catalog))
-    return out
+def _analyze_batch(batch: list[tuple[str, bytes]]) -> list[list[Finding] | FileError]:
+    return [analyze_bytes(data, shown, _catalog) for shown, data in batch]
 
 
 def default_jobs() -> int:
@@ -51,7 +48,11 @@ def default_jobs() -> int:
 def check_files(files: list[Path], display: Callable[[Path], str], extra: dict[str, str],
                 jobs: int, cache: Cache) -> CheckResult:
     result = CheckResult(files=len(files))
-    todo: list[tuple[str, str, str]] = []
+    pending: list[tuple[list[tuple[str, str, os.stat_result]], Future | list]] = []
+    batch: list[tuple[str, bytes]] = []
+    meta: list[tuple[str, str, os.stat_result]] = []
+    pool: ProcessPoolExecutor | None = None
+    local_ready = False  # this process's catalog, built for this run's extras
 
     def collect(outcome: list[Finding] | FileError) -> None:
         if isinstance(outcome, FileError):
@@ -59,42 +60,58 @@ def check_files(files: list[Path], display: Callable[[Path], str], extra: dict[s
         else:
             result.findings.extend(outcome)
 
-    for path in files:
-        shown = display(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            result.errors.append(FileError(shown, f"cannot read: {exc.strerror or exc}"))
-            continue
-        digest = content_hash(data)
-        cached = cache.get(shown, digest)
-        if cached is not None:
-            collect(cached)
-        elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
-            cache.put(shown, digest, [])
-        else:
-            todo.append((str(path), shown, digest))
+    def hand_off(final: bool) -> None:
+        nonlocal pool, batch, meta, local_ready
+        if not batch:
+            return
+        if pool is None and jobs > 1 and not final:
+            pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra,))
+        if pool is not None:
+            pending.append((meta, pool.submit(_analyze_batch, batch)))
+        else:  # a handful of files: not worth starting processes
+            if not local_ready:
+                _init_worker(extra)
+                local_ready = True
+            pending.append((meta, _analyze_batch(batch)))
+        batch, meta = [], []
 
-    batches = _batches([(p, s) for p, s, _ in todo], jobs)
-    if jobs > 1 and len(batches) > 1:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra,)) as pool:
-            outcomes = [o for batch in pool.map(_analyze_batch, batches) for o in batch]
-    else:
-        _init_worker(extra)
-        outcomes = [o for batch in batches for o in _analyze_batch(batch)]
-    order = {shown: digest for _, shown, digest in todo}
-    for (_, shown), outcome in zip([pair for batch in batches for pair in batch], outcomes):
-        cache.put(shown, order[shown], outcome)
-        collect(outcome)
+    try:
+        for path in files:
+            shown = display(path)
+            try:
+                stat = os.stat(path)
+                cached = cache.by_stat(shown, stat)
+                if cached is None:
+                    with open(path, "rb") as handle:
+                        data = handle.read()
+            except OSError as exc:
+                result.errors.append(FileError(shown, f"cannot read: {exc.strerror or exc}"))
+                continue
+            if cached is not None:
+                collect(cached)
+                continue
+            digest = content_hash(data)
+            cached = cache.get(shown, digest, stat)
+            if cached is not None:
+                collect(cached)
+            elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
+                cache.put(shown, digest, [], stat)
+            else:
+                batch.append((shown, data))
+                meta.append((shown, digest, stat))
+                if len(batch) >= BATCH:
+                    hand_off(final=False)
+        hand_off(final=True)
+        for metas, outcomes in pending:
+            if isinstance(outcomes, Future):
+                outcomes = outcomes.result()
+            for (shown, digest, stat), outcome in zip(metas, outcomes):
+                cache.put(shown, digest, outcome, stat)
+                collect(outcome)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     cache.save()
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     result.errors.sort(key=lambda e: e.path)
     return result
-
-
-def _batches(items: list, jobs: int) -> list[list]:
-    """Several batches per worker so a few large files do not leave a core idle."""
-    if not items:
-        return []
-    count = max(1, min(len(items), jobs * 8 if jobs > 1 else 1))
-    return [items[i::count] for i in range(count)]

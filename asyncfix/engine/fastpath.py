@@ -140,18 +140,15 @@ def _returns_trigger(text: str, block: Block, pattern: re.Pattern) -> bool:
 
 
 
-_IMPORT_PATTERNS: dict[int, re.Pattern] = {}
-
-
 def _import_pattern(catalog: Catalog) -> re.Pattern:
-    """Import statements that can bind a catalog name (`from typing import ...` cannot)."""
-    found = _IMPORT_PATTERNS.get(id(catalog))
-    if found is None:
-        roots = "|".join(sorted(map(re.escape, catalog.roots)))
-        found = _IMPORT_PATTERNS[id(catalog)] = re.compile(
-            rf"^[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
-            rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))", re.MULTILINE)
-    return found
+    """Import statements that can bind a catalog name (`from typing import ...` cannot).
+
+    re.compile's own cache is keyed by the pattern text, so each catalog's pattern is built once.
+    """
+    roots = "|".join(sorted(map(re.escape, catalog.roots)))
+    return re.compile(
+        rf"^[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
+        rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))", re.MULTILINE)
 
 
 _PATTERNS: dict[str, re.Pattern] = {}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import warnings
 
-from asyncfix.engine.mask import mask_for_ast
-
 
 def parse(text: str, filename: str = "<unknown>") -> ast.Module:
     """The stdlib parser first (fast); libcst-guided masking for syntax it does not know.
@@ -19,6 +17,8 @@ def parse(text: str, filename: str = "<unknown>") -> ast.Module:
             return ast.parse(text, filename)
         except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
             first = exc if isinstance(exc, SyntaxError) else SyntaxError(str(exc))
+        from asyncfix.engine.mask import mask_for_ast  # libcst loads only for such files
+
         try:
             masked = mask_for_ast(text)
         except Exception:
