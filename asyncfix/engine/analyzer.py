@@ -18,7 +18,7 @@ from asyncfix.catalog import Catalog, Match
 from asyncfix.engine.resolve import (Evaluator, Scope, bind_target, dotted, import_bindings,
                                      is_offload)
 from asyncfix.engine.source import Lines
-from asyncfix.engine.textscan import chain_assignments
+from asyncfix.engine.textscan import chain_assignments, module_names
 from asyncfix.engine.values import SHADOW, ClassInfo, Func, Inst, Ref, SelfOf, Shadow, Value
 
 _FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -144,7 +144,8 @@ class ModuleAnalysis:
         if chain is None or chain.startswith(("self.", "cls.")):
             return None
         if self._chains is None:
-            self._chains = {chain for chain, _ in chain_assignments(self.text)}
+            roots = module_names(self.text)
+            self._chains = {chain for chain, _ in chain_assignments(self.text, roots)}
         if chain not in self._chains or not scope.is_global(chain.partition(".")[0]):
             return None
         if self.chain_values is None:

@@ -18,12 +18,16 @@ import warnings
 from dataclasses import dataclass
 
 from asyncfix.catalog import Catalog
-from asyncfix.engine.textscan import chain_assignments
+from asyncfix.engine.textscan import chain_assignments, module_names
 
-_HEAD = re.compile(r"^(?:(@)|(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?)", re.MULTILINE)
-_CANDIDATE = re.compile(r"^[^ \t\r\n#)\]}]", re.MULTILINE)  # a line that may start a statement
+# Line-start patterns are written after a literal "\n" (sre then jumps from newline to newline,
+# several times faster than `^` with MULTILINE); the first line is matched on its own.
+_HEAD_BODY = r"(?:(@)|(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?)"
+_HEAD, _HEAD_FIRST = re.compile("\n" + _HEAD_BODY), re.compile(_HEAD_BODY)
+_CANDIDATE = re.compile(r"\n[^ \t\r\n#)\]}]")  # a line that may start a statement
 _ASYNC_DEF = re.compile(r"async[ \t]+def\b")
-_ASSIGN = re.compile(r"^(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)(.*)$", re.MULTILINE)
+_ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
+_IMPORT_WORD = re.compile(r"import[ \t(]")
 _BREAKS = re.compile(r"\r\n|\r|\n")
 
 
@@ -36,32 +40,50 @@ class Block:
     kind: str  # "def" or "class"
     name: str
     bases: tuple[str, ...] = ()
+    is_async: bool = False
 
 
-def def_blocks(text: str) -> list[Block]:
-    """Top-level functions and classes. A block runs to the next line at column 0 that can start
-    a statement (not a closing bracket, not after a backslash continuation)."""
-    candidates = [m.start() for m in _CANDIDATE.finditer(text)]
+_MEMBER_SCANS: dict[str, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
+    """Functions and classes (with their decorators) at one indentation: top-level ones, or the
+    members of a class body. A block runs to the next line at that indentation that can start a
+    statement (not a closing bracket, not after a backslash continuation)."""
+    end = len(text) if end is None else end
+    if indent:
+        scans = _MEMBER_SCANS.get(indent)
+        if scans is None:
+            scans = _MEMBER_SCANS[indent] = (
+                re.compile("\n" + re.escape(indent) + r"[^ \t\r\n#)\]}]"),
+                re.compile("\n" + re.escape(indent) + _HEAD_BODY))
+        candidate_scan, head_scan = scans
+        heads = [(m.start() + 1, m) for m in head_scan.finditer(text, start, end)]
+    else:
+        candidate_scan = _CANDIDATE
+        first = _HEAD_FIRST.match(text)
+        heads = ([(0, first)] if first else []) + [(m.start() + 1, m) for m in _HEAD.finditer(text)]
+    candidates = [m.start() + 1 for m in candidate_scan.finditer(text, start, end)]
     blocks: list[Block] = []
     decorated_from = None
-    for head in _HEAD.finditer(text):
-        at = head.start()
+    for at, head in heads:
         if _continued(text, at):
             continue
         if head.group(1):  # a decorator: the block starts here, at its def or class
             if decorated_from is None:
                 decorated_from = at
             continue
-        start = decorated_from if decorated_from is not None else at
+        block_start = decorated_from if decorated_from is not None else at
         decorated_from = None
         i = bisect.bisect_right(candidates, at)
-        end = candidates[i] if i < len(candidates) else len(text)
-        while end < len(text) and _continued(text, end):
+        stop = candidates[i] if i < len(candidates) else end
+        while stop < end and _continued(text, stop):
             i += 1
-            end = candidates[i] if i < len(candidates) else len(text)
+            stop = candidates[i] if i < len(candidates) else end
         name = head.group(2) or head.group(3)
         bases = tuple(b.strip().rpartition(".")[2] for b in (head.group(4) or "").split(",") if b.strip())
-        blocks.append(Block(start, end, "def" if head.group(2) else "class", name, bases))
+        blocks.append(Block(block_start, stop, "def" if head.group(2) else "class", name, bases,
+                            head.group(0).lstrip("\n \t").startswith("async")))
     return blocks
 
 
@@ -82,7 +104,16 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
     names a catalog type."""
     words = {"open", "input", "import", *catalog.method_names}
     dotted: set[str] = set()
-    for match in _import_pattern(catalog).finditer(text):
+    imports = _import_pattern(catalog)
+    seen: set[int] = set()
+    for word in _IMPORT_WORD.finditer(text):
+        start = text.rfind("\n", 0, word.start()) + 1
+        if start in seen:
+            continue
+        seen.add(start)
+        match = imports.match(text, start)
+        if match is None:
+            continue
         module, names = match.group(1), (match.group(2) or match.group(3)).strip("() \t\r\n")
         for item in names.split(","):
             parts = item.split()
@@ -107,14 +138,17 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
                     or catalog.result_type(qual):
                 words.add(local)
             else:
-                dotted.add(rf"{re.escape(local)}\s*\.\s*(?:{'|'.join(map(re.escape, sorted(children)))})")
+                dotted.add(_dotted(local, children))
     pattern = _pattern(words, dotted)
-    for match in _ASSIGN.finditer(text):  # module-level objects built from catalog calls
-        if match.group(1) not in words and pattern.search(match.group(2)):
-            words.add(match.group(1))
-            pattern = _pattern(words, dotted)
+    assigned = [m.groups() for m in _ASSIGN.finditer("\n" + text)]
+    while True:  # module-level objects built from catalog calls (or from such objects)
+        new = {name for name, value in assigned if name not in words and pattern.search(value)}
+        if not new:
+            break
+        words |= new
+        pattern = _pattern(words, dotted)
     grown = False
-    for chain, value in chain_assignments(text):  # `app.state.converter = DocumentConverter()`
+    for chain, value in chain_assignments(text, module_names(text)):  # `app.state.converter = DocumentConverter()`
         if pattern.search(value):
             dotted.add(r"\s*\.\s*".join(map(re.escape, chain.split("."))))
             grown = True
@@ -147,15 +181,30 @@ def _import_pattern(catalog: Catalog) -> re.Pattern:
     """
     roots = "|".join(sorted(map(re.escape, catalog.roots)))
     return re.compile(
-        rf"^[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
-        rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))", re.MULTILINE)
+        rf"[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
+        rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))")
+
+
+_DOTTED: dict[tuple[str, frozenset], str] = {}
+
+
+def _dotted(local: str, children: frozenset[str]) -> str:
+    """`os\\s*\\.\\s*(?:remove|...)`: the module name followed by one of its catalog attributes."""
+    key = (local, children)
+    found = _DOTTED.get(key)
+    if found is None:
+        names = "|".join(sorted(map(re.escape, children)))
+        found = _DOTTED[key] = rf"{re.escape(local)}\s*\.\s*(?:{names})"
+    return found
 
 
 _PATTERNS: dict[str, re.Pattern] = {}
 
 
 def _pattern(words: set[str], dotted: set[str]) -> re.Pattern:
-    source = r"\b(?:" + "|".join(sorted(map(re.escape, words)) + sorted(dotted)) + r")"
+    # No leading \b: it would stop sre from skipping ahead by the possible first characters (3x
+    # slower). `reopen` then also counts as `open`, which only keeps a block that was not needed.
+    source = r"(?:" + "|".join(sorted(map(re.escape, words)) + sorted(dotted)) + r")\b"
     found = _PATTERNS.get(source)
     if found is None:
         if len(_PATTERNS) > 2000:
@@ -170,6 +219,8 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     async_at = [m.start() for m in _ASYNC_DEF.finditer(text)]
     if not async_at:
         return None
+    if "\r" in text and re.search(r"\r(?!\n)", text):
+        return text  # old Mac line ends: the scans below assume "\n"; parse it all
     blocks = def_blocks(text)
     triggers: list[re.Pattern] = []  # built on first need: most files never get that far
 
@@ -211,19 +262,103 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
                         stack.append(classes[base])
     if not keep:
         return None
-    out, pos = [], 0
-    newline_only = "\r" not in text
+    stubs = [(b, "") for b in blocks if id(b) not in keep]
     for block in blocks:
-        if id(block) in keep:
-            continue
+        if block.kind == "class" and id(block) in keep and spans_async(block):
+            stubs += _member_stubs(text, block, _class_chain(block, classes), triggers[0])
+    out, pos = [], 0
+    for block, indent in sorted(stubs, key=lambda item: item[0].start):
         out.append(text[pos : block.start])
-        breaks = text.count("\n", block.start, block.end) if newline_only else len(
-            _BREAKS.findall(text, block.start, block.end))
-        stub = f"def {block.name}(): pass" if block.kind == "def" else f"class {block.name}: pass"
+        breaks = text.count("\n", block.start, block.end)
+        stub = f"{indent}def {block.name}(self): pass" if block.kind == "def" else f"{indent}class {block.name}: pass"
         out.append(stub + "\n" * breaks if breaks else stub)
         pos = block.end
     out.append(text[pos:])
     return "".join(out)
+
+
+_MEMBER_HEAD = re.compile(r"\n([ \t]+)(?:@|(?:async[ \t]+)?def[ \t])")
+_SELF_ASSIGN = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)")
+_SELF_USE = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)")
+_CLASS_LEVEL: dict[str, re.Pattern] = {}
+
+
+@dataclass
+class Member:
+    """What the fast path needs to know of one method: does it mention a trigger, which
+    attributes does it set and read, does it return a catalog type."""
+
+    block: Block
+    mentions: bool
+    assigns: set[str]
+    uses: set[str]
+    returns: bool
+
+
+def _class_chain(block: Block, classes: dict[str, Block]) -> list[Block]:
+    """The class and its base classes defined in the same module."""
+    chain, stack = [], [block]
+    while stack:
+        item = stack.pop()
+        if item not in chain:
+            chain.append(item)
+            stack += [classes[b] for b in item.bases if b in classes]
+    return chain
+
+
+def _members(text: str, block: Block, pattern: re.Pattern) -> tuple[str, list[Member], set[str]]:
+    """The class's indentation, its methods, and class-level attributes naming a trigger."""
+    head = _MEMBER_HEAD.search(text, block.start, block.end)
+    if head is None:
+        return "", [], set()
+    indent = head.group(1)
+    blocks = def_blocks(text, indent, block.start, block.end)
+    class_level = _CLASS_LEVEL.get(indent)
+    if class_level is None:
+        class_level = _CLASS_LEVEL[indent] = re.compile(rf"\n{re.escape(indent)}(\w+)[ \t]*[:=]([^\r\n]*)")
+    attrs, pos = set(), block.start
+    members = []
+    for item in blocks + [None]:
+        stop = item.start if item is not None else block.end
+        attrs.update(m.group(1) for m in class_level.finditer(text, pos, stop) if pattern.search(m.group(2)))
+        if item is None:
+            break
+        pos = item.end
+        if item.kind == "def":
+            members.append(Member(
+                item, pattern.search(text, item.start, item.end) is not None,
+                set(_SELF_ASSIGN.findall(text, item.start, item.end)),
+                set(_SELF_USE.findall(text, item.start, item.end)),
+                _returns_trigger(text, item, pattern)))
+    return indent, members, attrs
+
+
+def _member_stubs(text: str, block: Block, chain: list[Block], pattern: re.Pattern) -> list[tuple[Block, str]]:
+    """Methods of a kept class that cannot matter: sync ones that neither set an attribute that
+    may hold a catalog object nor return one, async ones that mention neither a trigger nor such
+    an attribute."""
+    scanned = [_members(text, c, pattern) for c in chain]
+    typed: set[str] = set().union(*(attrs for _, _, attrs in scanned))
+    members = [m for _, ms, _ in scanned for m in ms]
+    active = [m for m in members if m.mentions]
+    typed |= {m.block.name for m in members if m.returns}
+    while True:  # `self.cur = self.conn.cursor()` types cur once conn is typed
+        grown = set().union(*(m.assigns for m in active)) - typed
+        if not grown:
+            break
+        typed |= grown
+        active = [m for m in members if m.mentions or m.uses & typed]
+    indent, own, _ = scanned[0]
+    stubs = []
+    for member in own:
+        relevant = member.mentions or bool(member.uses & typed)
+        if member.block.is_async or "async" in text[member.block.start : member.block.end]:
+            needed = relevant
+        else:
+            needed = relevant and (bool(member.assigns) or member.returns)
+        if not needed:
+            stubs.append((member.block, indent))
+    return stubs
 
 
 def fast_parse(text: str, catalog: Catalog, filename: str) -> ast.Module:

@@ -221,9 +221,8 @@ class Evaluator:
         if node is None:
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            try:
-                node = ast.parse(node.value, mode="eval").body
-            except SyntaxError:
+            node = _string_annotation(node.value)
+            if node is None:
                 return None
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self.annotation(node.left, scope) or self.annotation(node.right, scope)
@@ -249,6 +248,21 @@ class Evaluator:
             if typ:
                 return Inst(typ, False)
         return None
+
+
+_ANNOTATIONS: dict[str, ast.expr | None] = {}
+
+
+def _string_annotation(text: str) -> ast.expr | None:
+    """A quoted annotation, parsed once per distinct text."""
+    if text not in _ANNOTATIONS:
+        if len(_ANNOTATIONS) > 10000:
+            _ANNOTATIONS.clear()
+        try:
+            _ANNOTATIONS[text] = ast.parse(text.strip(), mode="eval").body
+        except (SyntaxError, ValueError):
+            _ANNOTATIONS[text] = None
+    return _ANNOTATIONS[text]
 
 
 def bind_target(names: dict, target: ast.AST, value: Value) -> None:

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import re
+import sys
+from typing import Iterable
 
-_DOT_ASSIGN = re.compile(r"\.\w+[ \t]*(?::[^=\r\n]*)?=(?!=)")
-_CHAIN = re.compile(r"[ \t]*([A-Za-z_]\w*(?:\.\w+)+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
+_MODULE_NAME = re.compile(r"\n([A-Za-z_]\w*)[ \t]*(?::[^=\r\n]*)?=(?!=)")
 
 
-def chain_assignments(text: str) -> list[tuple[str, str]]:
+def module_names(text: str) -> set[str]:
+    """Names assigned at column 0: the module-level objects chains can hang from."""
+    return set(_MODULE_NAME.findall("\n" + text))
+
+
+# Possessive quantifiers (3.11+) keep sre from backtracking on every line; plain ones on 3.10.
+_POSSESSIVE = "+" if sys.version_info >= (3, 11) else ""
+_CHAIN = re.compile(
+    r"\n[ \t]*{p}([A-Za-z_]\w*{p})[ \t]*{p}\.[ \t]*{p}(\w+{p}(?:[ \t]*{p}\.[ \t]*{p}\w+{p})*{p})"
+    r"[ \t]*{p}(?::[^=\r\n]*{p})?=(?!=)([^\r\n]*)".format(p=_POSSESSIVE))
+
+
+def chain_assignments(text: str, roots: Iterable[str]) -> list[tuple[str, str]]:
     """`(chain, value text)` for lines like `app.state.converter = DocumentConverter()`, where
-    the chain is not rooted at `self`/`cls` (those are class attributes)."""
-    out, seen = [], set()
-    for found in _DOT_ASSIGN.finditer(text):
-        start = text.rfind("\n", 0, found.start()) + 1
-        if start in seen:
-            continue
-        seen.add(start)
-        match = _CHAIN.match(text, start)
-        if match and not match.group(1).startswith(("self.", "cls.")):
-            out.append((match.group(1), match.group(2)))
-    return out
+    the chain hangs from one of ``roots`` (module-level names; `self.x` is a class attribute)."""
+    roots = set(roots)
+    return [(root + "." + _SPACE.sub("", rest), value)
+            for root, rest, value in _CHAIN.findall("\n" + text) if root in roots]
+
+
+_SPACE = re.compile(r"[ \t]")
