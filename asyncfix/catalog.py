@@ -175,7 +175,7 @@ class Catalog:
         for prefix, match in self._wildcards:
             if qual.startswith(prefix):
                 tail = qual[len(prefix) :]
-                if tail and "." not in tail and not tail.startswith("_") and tail not in match.rule.exclude:
+                if tail and "." not in tail and not tail.startswith("__") and tail not in match.rule.exclude:
                     return match
         return None
 

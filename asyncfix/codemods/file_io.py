@@ -30,7 +30,7 @@ OS_FILE_OPS = (
 # os.path functions that never touch the file system.
 OS_PATH_PURE = (
     "join", "basename", "dirname", "split", "splitext", "splitdrive", "splitroot", "normcase",
-    "isabs", "commonpath", "commonprefix", "expandvars", "isreserved", "fspath",
+    "isabs", "commonpath", "commonprefix", "expandvars", "fspath",
 )
 
 CATEGORY = Category(
