@@ -101,7 +101,7 @@ def check(
     if jobs < 0:
         raise fail("--jobs must be 0 (all cores) or more")
     try:
-        files = discover(paths, list(config.exclude) + list(exclude))
+        files = discover(paths, list(config.exclude) + list(exclude), config.root)
     except DiscoveryError as exc:
         raise fail(str(exc))
     cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"),

@@ -74,11 +74,14 @@ def _walk(folder: str, memo: dict[str, bool]) -> list[str]:
     return out
 
 
-def discover(paths: list[Path], exclude: Iterable[str] = ()) -> list[Path]:
+def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None) -> list[Path]:
     """Python files under ``paths``. A file named explicitly is always included.
 
+    An exclude glob matches the path relative to the folder given or to ``root`` (the project
+    root, where pyproject.toml's globs are written from), or any of its components.
     Raises ``DiscoveryError`` for a path that does not exist.
     """
+    root_dir = os.path.abspath(root) if root is not None else None
     exclude = tuple(exclude)
     found: dict[Path, None] = {}
     memo: dict[str, bool] = {}
@@ -97,7 +100,9 @@ def discover(paths: list[Path], exclude: Iterable[str] = ()) -> list[Path]:
                           and not _skipped_dir(rel, base, memo)
                           and os.path.isfile(os.path.join(base, rel))]  # deleted but tracked
         for rel in candidates:
-            if exclude and _excluded(rel, exclude):
+            if exclude and (_excluded(rel, exclude) or (root_dir is not None and _excluded(
+                    os.path.relpath(os.path.join(os.path.abspath(base), rel), root_dir).replace(os.sep, "/"),
+                    exclude))):
                 continue
             found[given / rel] = None
     return list(found)

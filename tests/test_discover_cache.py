@@ -69,3 +69,13 @@ def test_cache_serves_stored_findings(tmp_path):
     assert again.get("a.py", "digest") == [stored]
     assert again.get("a.py", "other") is None
     assert Cache(tmp_path, {"blocking": {"x.y": "image"}}).get("a.py", "digest") is None
+
+
+def test_config_excludes_are_relative_to_the_project_root(tmp_path, monkeypatch, cli):
+    (tmp_path / "pyproject.toml").write_text('[tool.asyncfix]\nexclude = ["src/legacy/*"]\n')
+    for rel in ("src/app.py", "src/legacy/old.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(BLOCKING)
+    monkeypatch.chdir(tmp_path / "src")
+    doc = json.loads(cli("check", "--no-cache", "--format", "json", ".").stdout)
+    assert [f["path"] for f in doc["findings"]] == ["app.py"]
