@@ -22,7 +22,11 @@ def test_fixture_findings_match_markers(path, catalog):
     assert got == expected_markers(data.decode())
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+EVERY_FIXTURE = CASES + sorted(p for folder in ("realistic", "realistic_holdout", "demo_backend")
+                               for p in (FIXTURES / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fast_path_equals_full_parse(path, catalog):
     """Parsing only what can hold a finding must not change a single finding."""
     data = path.read_bytes()

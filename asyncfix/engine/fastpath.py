@@ -140,9 +140,13 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
             else:
                 dotted.add(_dotted(local, children))
     pattern = _pattern(words, dotted)
+    # Classes whose code mentions a trigger: their instances may hold catalog objects.
+    classes = {b.name for b in blocks if b.kind == "class" and pattern.search(text, b.start, b.end)}
+    makers = _pattern(classes, set()) if classes else None
     assigned = [m.groups() for m in _ASSIGN.finditer("\n" + text)]
     while True:  # module-level objects built from catalog calls (or from such objects)
-        new = {name for name, value in assigned if name not in words and pattern.search(value)}
+        new = {name for name, value in assigned if name not in words and (
+            pattern.search(value) or (makers is not None and makers.search(value)))}
         if not new:
             break
         words |= new
@@ -153,7 +157,7 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
             dotted.add(r"\s*\.\s*".join(map(re.escape, chain.split("."))))
             grown = True
     for block in blocks:
-        if block.kind == "class" and pattern.search(text, block.start, block.end):
+        if block.kind == "class" and block.name in classes:
             # `Cache.conn.execute(q)` reads a class attribute through the class name
             dotted.add(rf"{re.escape(block.name)}\s*\.\s*\w+\s*\.")
             grown = True

@@ -119,6 +119,8 @@ class Evaluator:
             return self.call_result(node, scope)
         if isinstance(node, ast.Subscript):
             base = self.value(node.value, scope)
+            if isinstance(base, Inst) and isinstance(node.slice, ast.Slice):
+                return base  # reader.pages[:10] is still pages
             if isinstance(base, Inst):
                 typ = cat.items.get(base.type) or element_type(base.type)
                 return Inst(typ, base.local) if typ else None
@@ -165,6 +167,8 @@ class Evaluator:
             return Inst(typ, True) if typ else None
         if isinstance(callee, Func) and isinstance(callee.node, ast.FunctionDef):
             return self.returns(callee)
+        if isinstance(callee, SelfOf):  # Repo(path): an instance of a class of this module
+            return callee
         return None
 
     def returns(self, func: Func) -> Value:
