@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 from asyncfix.cache import Cache
 from asyncfix.discover import discover

@@ -11,33 +11,16 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from dataclasses import dataclass
-from typing import Iterator
 
-from asyncfix.catalog import Catalog, Match
-from asyncfix.engine.resolve import (Evaluator, Scope, bind_target, dotted, import_bindings,
-                                     is_offload)
+from asyncfix.catalog import Catalog
+from asyncfix.engine.astutil import FUNCS, flat_statements
+from asyncfix.engine.resolve import Evaluator, Scope, bind_target, dotted, import_bindings
 from asyncfix.engine.source import Lines
 from asyncfix.engine.textscan import chain_assignments, module_names
-from asyncfix.engine.values import SHADOW, ClassInfo, Func, Inst, Ref, SelfOf, Shadow, Value
+from asyncfix.engine.values import SHADOW, ClassInfo, Func, SelfOf, Value, outer
+from asyncfix.engine.walker import FunctionWalker, RawFinding
 
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
-_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _ASYNC_DEF = re.compile(r"async[ \t]+def\b")
-# Builtins that call a function they are handed, right now: `max(paths, key=os.path.getmtime)`.
-_CALLS_ARGUMENT = {"sorted": "key", "max": "key", "min": "key", "map": 0, "filter": 0}
-
-
-@dataclass(frozen=True)
-class RawFinding:
-    """A finding before suppression and path/column formatting (ast positions, byte columns)."""
-
-    node: ast.expr  # the call (or the function reference a builtin calls)
-    match: Match
-    name: str  # qualified name of what was called
-    written: str | None  # the callee as written, when it fits on one line
-    function: str
-    unfixable_reason: str | None
 
 
 class ModuleAnalysis:
@@ -73,24 +56,24 @@ class ModuleAnalysis:
         names = self.scope.names
         ev = self.evaluator
         stars: list[str] = []
-        for stmt in _flat_statements(body):
+        for stmt in flat_statements(body):
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 names.update(import_bindings(stmt, self.catalog))
                 if isinstance(stmt, ast.ImportFrom) and any(a.name == "*" for a in stmt.names):
                     stars.append(stmt.module or "")
-            elif isinstance(stmt, _FUNCS):
+            elif isinstance(stmt, FUNCS):
                 names[stmt.name] = Func(stmt)
             elif isinstance(stmt, ast.ClassDef):
                 names[stmt.name] = SelfOf(self.register_class(stmt))
             elif isinstance(stmt, ast.Assign):
-                value = _outer(ev.value(stmt.value, self.scope))
+                value = outer(ev.value(stmt.value, self.scope))
                 for target in stmt.targets:
                     bind_target(names, target, value)
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 value = ev.annotation(stmt.annotation, self.scope)
                 if value is None and stmt.value is not None:
                     value = ev.value(stmt.value, self.scope)
-                names[stmt.target.id] = _outer(value) or SHADOW
+                names[stmt.target.id] = outer(value) or SHADOW
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
                 targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else [
                     item.optional_vars for item in stmt.items if item.optional_vars is not None]
@@ -120,21 +103,21 @@ class ModuleAnalysis:
         info.state = "computing"
         ev = self.evaluator
         for stmt in info.node.body:
-            if isinstance(stmt, _FUNCS):
+            if isinstance(stmt, FUNCS):
                 info.attrs.setdefault(stmt.name, Func(stmt))
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 value = ev.annotation(stmt.annotation, self.scope)
                 if value is None and stmt.value is not None:
                     value = ev.value(stmt.value, self.scope)
                 if value is not None:
-                    info.attrs[stmt.target.id] = _outer(value)
+                    info.attrs[stmt.target.id] = outer(value)
             elif isinstance(stmt, ast.Assign):
-                value = _outer(ev.value(stmt.value, self.scope))
+                value = outer(ev.value(stmt.value, self.scope))
                 for target in stmt.targets:
                     if isinstance(target, ast.Name) and value is not None:
                         info.attrs[target.id] = value
         for stmt in info.node.body:
-            if isinstance(stmt, _FUNCS):
+            if isinstance(stmt, FUNCS):
                 FunctionWalker(self, stmt, self.scope, info, stmt.name, mode="attrs").run()
         info.state = "done"
 
@@ -154,8 +137,8 @@ class ModuleAnalysis:
         return self.chain_values.get(chain)
 
     def _record_chains(self, body, cls: ClassInfo | None) -> None:
-        for stmt in _flat_statements(body):
-            if isinstance(stmt, _FUNCS):
+        for stmt in flat_statements(body):
+            if isinstance(stmt, FUNCS):
                 FunctionWalker(self, stmt, self.scope, cls, stmt.name, mode="attrs").run()
             elif isinstance(stmt, ast.ClassDef):
                 self._record_chains(stmt.body, self.classes.get(stmt.name))
@@ -164,7 +147,7 @@ class ModuleAnalysis:
                 for target in stmt.targets:
                     chain = dotted(target) if isinstance(target, ast.Attribute) else None
                     if chain is not None and value is not None:
-                        self.chain_values[chain] = _outer(value)
+                        self.chain_values[chain] = outer(value)
 
     def analyze(self) -> list[RawFinding]:
         self._walk_defs(self.tree.body, self.scope, None, "")
@@ -173,7 +156,7 @@ class ModuleAnalysis:
     def _walk_defs(self, body, scope: Scope, cls: ClassInfo | None, prefix: str) -> None:
         """Every function and method at this level: async ones are analysed, sync ones searched
         for async functions nested inside them."""
-        for stmt in _flat_statements(body):
+        for stmt in flat_statements(body):
             if isinstance(stmt, ast.AsyncFunctionDef):
                 FunctionWalker(self, stmt, scope, cls, prefix + stmt.name, "loop").run()
             elif isinstance(stmt, ast.FunctionDef):
@@ -184,375 +167,6 @@ class ModuleAnalysis:
                 if info is None or info.node is not stmt:
                     info = self.register_class(stmt)
                 self._walk_defs(stmt.body, scope, info, f"{prefix}{stmt.name}.")
-
-
-class FunctionWalker:
-    """Walks one function body in order, tracking what local names hold.
-
-    Flow-sensitive: a local shadows outer names from its first binding in source order on.
-    ``mode``: "loop" reports blocking calls (an async def's body runs on the loop); "search"
-    only looks for async functions nested inside a sync one; "attrs" records `self.x = ...` and
-    `app.state.x = ...` assignments.
-    """
-
-    def __init__(self, module: ModuleAnalysis, node, parent: Scope, cls: ClassInfo | None,
-                 qualname: str, mode: str):
-        self.module = module
-        self.ev = module.evaluator
-        self.catalog = module.catalog
-        self.node = node
-        self.cls = cls
-        self.qualname = qualname
-        self.mode = mode
-        self.scope = Scope({}, parent)
-        self.self_name: str | None = None
-        self._bind_params(parent)
-
-    def _bind_params(self, parent: Scope) -> None:
-        args = self.node.args
-        params = args.posonlyargs + args.args + args.kwonlyargs
-        params += [extra for extra in (args.vararg, args.kwarg) if extra is not None]
-        for param in params:
-            self.scope.names[param.arg] = self.ev.annotation(param.annotation, parent) or SHADOW
-        positional = args.posonlyargs + args.args
-        decorators = {_decorator_name(d) for d in self.node.decorator_list}
-        if self.cls is not None and positional and "staticmethod" not in decorators:
-            self.self_name = positional[0].arg
-            self.scope.names[self.self_name] = SelfOf(self.cls)
-
-    def run(self) -> None:
-        self.block(self.node.body)
-
-    # -- statements ---------------------------------------------------------------------------
-    def block(self, body: list[ast.stmt]) -> None:
-        for stmt in body:
-            self.stmt(stmt)
-
-    def stmt(self, s: ast.stmt) -> None:
-        visit, scope = self.visit, self.scope
-        if isinstance(s, ast.Expr):
-            visit(s.value, scope)
-        elif isinstance(s, ast.Assign):
-            visit(s.value, scope)
-            value = self.ev.value(s.value, scope)
-            for target in s.targets:
-                self.bind(target, value)
-        elif isinstance(s, ast.AnnAssign):
-            if s.value is not None:
-                visit(s.value, scope)
-            value = self.ev.annotation(s.annotation, scope)
-            if value is None and s.value is not None:
-                value = self.ev.value(s.value, scope)
-            if s.value is not None or value is not None:
-                self.bind(s.target, value)
-        elif isinstance(s, ast.AugAssign):
-            visit(s.value, scope)
-            visit(s.target, scope)
-        elif isinstance(s, (ast.Return, ast.Raise, ast.Assert, ast.Delete)):
-            for child in ast.iter_child_nodes(s):
-                visit(child, scope)
-        elif isinstance(s, (ast.If, ast.While)):
-            visit(s.test, scope)
-            self.block(s.body)
-            self.block(s.orelse)
-        elif isinstance(s, (ast.For, ast.AsyncFor)):
-            visit(s.iter, scope)
-            self.bind_loop(s.target, s.iter, scope)
-            self.block(s.body)
-            self.block(s.orelse)
-        elif isinstance(s, (ast.With, ast.AsyncWith)):
-            for item in s.items:
-                visit(item.context_expr, scope)
-                if item.optional_vars is not None:
-                    value = self.ev.value(item.context_expr, scope)
-                    if isinstance(value, Inst):
-                        typ = self.catalog.enter_type(value.type)
-                        value = Inst(typ, value.local) if typ else None
-                    self.bind(item.optional_vars, value)
-            self.block(s.body)
-        elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
-            self.block(s.body)
-            for handler in s.handlers:
-                if handler.type is not None:
-                    visit(handler.type, scope)
-                if handler.name:
-                    scope.names[handler.name] = SHADOW
-                self.block(handler.body)
-            self.block(s.orelse)
-            self.block(s.finalbody)
-        elif isinstance(s, ast.Match):
-            visit(s.subject, scope)
-            for case in s.cases:
-                if case.guard is not None:
-                    visit(case.guard, scope)
-                self.block(case.body)
-        elif isinstance(s, (ast.Import, ast.ImportFrom)):
-            for name, value in import_bindings(s, self.catalog):
-                scope.names[name] = value
-        elif isinstance(s, _FUNCS):
-            # Decorators and defaults are evaluated here, on the loop; the body is not.
-            for child in s.decorator_list + s.args.defaults + [d for d in s.args.kw_defaults if d]:
-                visit(child, scope)
-            mode = "loop" if isinstance(s, ast.AsyncFunctionDef) else "search"
-            if self.mode != "attrs" and (mode == "loop" or self.module.spans_async(s)):
-                FunctionWalker(self.module, s, scope, None, f"{self.qualname}.{s.name}", mode).run()
-            scope.names[s.name] = Func(s)
-        elif isinstance(s, ast.ClassDef):
-            for child in s.decorator_list + s.bases + [k.value for k in s.keywords]:
-                visit(child, scope)
-            info = self.module.register_class(s)
-            if self.mode != "attrs" and self.module.spans_async(s):
-                self.module._walk_defs(s.body, scope, info, f"{self.qualname}.{s.name}.")
-            scope.names[s.name] = SelfOf(info)
-
-    def bind(self, target: ast.AST, value: Value) -> None:
-        if isinstance(target, ast.Attribute):
-            if self.mode == "attrs" and value is not None:
-                if (self.cls is not None and isinstance(target.value, ast.Name)
-                        and target.value.id == self.self_name):
-                    self.cls.attrs[target.attr] = _outer(value)
-                elif self.module.chain_values is not None:
-                    chain = dotted(target)
-                    if chain is not None and self.scope.is_global(chain.partition(".")[0]):
-                        self.module.chain_values[chain] = _outer(value)
-        else:
-            bind_target(self.scope.names, target, value)
-
-    def bind_loop(self, target: ast.AST, iterable: ast.expr, scope: Scope) -> None:
-        """`for page in pdf.pages`, and `for i, page in enumerate(pdf.pages)`."""
-        if (isinstance(target, ast.Tuple) and len(target.elts) == 2 and isinstance(iterable, ast.Call)
-                and isinstance(iterable.func, ast.Name) and iterable.func.id == "enumerate"
-                and iterable.args and isinstance(scope.lookup("enumerate"), (type(None), Ref))):
-            bind_target(scope.names, target.elts[0], None)
-            self.bind(target.elts[1], self.ev.item(self.ev.value(iterable.args[0], scope)))
-        else:
-            self.bind(target, self.ev.item(self.ev.value(iterable, scope)))
-
-    # -- expressions --------------------------------------------------------------------------
-    def visit(self, node: ast.AST, scope: Scope) -> None:
-        """Report blocking calls in an expression evaluated on the loop (mode "loop" only)."""
-        if self.mode != "loop":
-            return
-        stack = [(node, scope, False, False)]  # (node, scope, directly awaited, inside a lambda)
-        while stack:
-            node, scope, awaited, in_lambda = stack.pop()
-            if isinstance(node, (ast.Name, ast.Constant)):
-                continue
-            if isinstance(node, ast.Attribute):
-                stack.append((node.value, scope, False, in_lambda))
-            elif isinstance(node, ast.Call):
-                self._check_call(node, scope, awaited, in_lambda)
-                offload = is_offload(self.ev, node, scope)
-                func = node.func
-                if isinstance(func, ast.Lambda):  # (lambda: ...)() runs on the spot
-                    stack.append((func.body, _lambda_scope(func, scope), False, True))
-                    stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(func))
-                else:
-                    stack.append((func, scope, False, in_lambda))
-                if not offload:
-                    self._check_callbacks(node, scope)
-                for arg in node.args + [k.value for k in node.keywords]:
-                    if isinstance(arg, ast.Lambda):
-                        stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(arg))
-                        if not offload:  # sorted(key=lambda ...) calls it now, on the loop
-                            stack.append((arg.body, _lambda_scope(arg, scope), False, True))
-                    elif offload and isinstance(arg, ast.GeneratorExp):
-                        # Only the outermost iterable is evaluated here; the rest runs where
-                        # the generator is consumed, in the worker.
-                        stack.append((arg.generators[0].iter, scope, False, in_lambda))
-                    else:
-                        stack.append((arg, scope, False, in_lambda))
-            elif isinstance(node, ast.Await):
-                stack.append((node.value, scope, True, in_lambda))
-            elif isinstance(node, ast.Lambda):
-                # Stored or returned: the body runs later, wherever it is called; the default
-                # values are evaluated now.
-                stack.extend((d, scope, False, in_lambda) for d in _lambda_defaults(node))
-            elif isinstance(node, _COMPREHENSIONS):
-                inner = Scope({}, scope)
-                first = True
-                for gen in node.generators:
-                    stack.append((gen.iter, scope if first else inner, False, in_lambda))
-                    first = False
-                    bind_target(inner.names, gen.target, self.ev.item(self.ev.value(gen.iter, inner)))
-                    stack.extend((cond, inner, False, in_lambda) for cond in gen.ifs)
-                elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
-                stack.extend((elt, inner, False, in_lambda) for elt in elts)
-            elif isinstance(node, ast.NamedExpr):
-                stack.append((node.value, scope, False, in_lambda))
-                if isinstance(node.target, ast.Name):
-                    self.scope.names[node.target.id] = self.ev.value(node.value, scope) or SHADOW
-            else:
-                stack.extend((child, scope, False, in_lambda) for child in _children(node))
-
-    def _check_call(self, node: ast.Call, scope: Scope, awaited: bool, in_lambda: bool) -> None:
-        if awaited:  # `await x.get()`: an awaitable API, whatever the receiver looked like
-            return
-        found = self._resolve(node, scope)
-        if found is None:
-            return
-        match, name, receiver = found
-        rule = match.rule
-        if rule.skip_literal_args and _first_arg_is_literal(node):
-            return
-        if _non_blocking(node, rule):
-            return
-        reason = rule.unfixable
-        if reason is None and in_lambda:
-            reason = "the call is inside a lambda, where `await` cannot go"
-        if (reason is None and match.category.name == "sqlite" and isinstance(receiver, Inst)
-                and not receiver.local):
-            reason = ("the sqlite3 connection was made outside this coroutine, and sqlite3 objects "
-                      "refuse use from another thread (check_same_thread)")
-        self.module.findings.append(
-            RawFinding(node, match, name, self.module.written(node.func), self.qualname, reason))
-
-    def _check_callbacks(self, node: ast.Call, scope: Scope) -> None:
-        """`max(paths, key=os.path.getmtime)`: the builtin calls the blocking function here."""
-        func = node.func
-        if not (isinstance(func, ast.Name) and func.id in _CALLS_ARGUMENT
-                and scope.lookup(func.id) is None):
-            return
-        where = _CALLS_ARGUMENT[func.id]
-        if isinstance(where, int):
-            args = node.args[where : where + 1]
-        else:
-            args = [k.value for k in node.keywords if k.arg == where]
-        for arg in args:
-            if isinstance(arg, (ast.Name, ast.Attribute)):
-                callee = self.ev.value(arg, scope)
-                match = self.catalog.function(callee.qual) if isinstance(callee, Ref) else None
-                if match is not None:
-                    reason = f"`{func.id}()` calls it on the loop; the whole `{func.id}()` call must move"
-                    self.module.findings.append(RawFinding(
-                        arg, match, callee.qual, self.module.written(arg), self.qualname, reason))
-
-    def _resolve(self, node: ast.Call, scope: Scope):
-        func = node.func
-        cat = self.catalog
-        if isinstance(func, ast.Attribute):
-            recv = self.ev.value(func.value, scope)
-            if isinstance(recv, Inst):
-                match = cat.method(recv.type, func.attr)
-                if match is not None:
-                    return match, f"{recv.type}.{func.attr}", recv
-            elif isinstance(recv, Ref):
-                qual = f"{recv.qual}.{func.attr}"
-                match = cat.function(qual)
-                if match is not None:
-                    return match, qual, None
-                typ = cat.annotation_type(recv.qual)  # Path.cwd(): a method called on the class
-                match = cat.method(typ, func.attr) if typ else None
-                if match is not None:
-                    return match, f"{typ}.{func.attr}", None
-            elif isinstance(recv, SelfOf):  # self._sleep = time.sleep; self._sleep(1)
-                held = self.ev.class_attr(recv.cls, func.attr)
-                match = cat.function(held.qual) if isinstance(held, Ref) else None
-                if match is not None:
-                    return match, held.qual, None
-            if not isinstance(recv, (Inst, Ref, Func)):
-                match = cat.named_method(func.attr)
-                if match is not None and _named_method_applies(match, node, self.module.text):
-                    return match, func.attr, None
-            return None
-        callee = self.ev.value(func, scope)
-        if isinstance(callee, Ref):
-            match = cat.function(callee.qual)
-            if match is not None:
-                return match, callee.qual, None
-        return None
-
-
-# -- helpers ----------------------------------------------------------------------------------
-def _outer(value: Value) -> Value:
-    """A value seen from another function: an instance there was not made locally."""
-    return Inst(value.type, False) if isinstance(value, Inst) else value
-
-
-def _lambda_scope(node: ast.Lambda, scope: Scope) -> Scope:
-    args = node.args
-    params = args.posonlyargs + args.args + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a]
-    return Scope({p.arg: SHADOW for p in params}, scope)
-
-
-def _lambda_defaults(node: ast.Lambda) -> list[ast.expr]:
-    return node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
-
-
-def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a block, looking into if/try/with/for at the same scope level."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith,
-                             ast.Try, getattr(ast, "TryStar", ast.Try))):
-            for field in ("body", "orelse", "finalbody"):
-                yield from _flat_statements(getattr(stmt, field, []))
-            for handler in getattr(stmt, "handlers", []):
-                yield from _flat_statements(handler.body)
-        elif isinstance(stmt, ast.Match):
-            for case in stmt.cases:
-                yield from _flat_statements(case.body)
-
-
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _children(node: ast.AST) -> Iterator[ast.AST]:
-    """Sub-expressions of an expression node (ast.iter_child_nodes, minus operator nodes)."""
-    fields = _CHILD_FIELDS.get(type(node))
-    if fields is None:
-        fields = _CHILD_FIELDS[type(node)] = tuple(
-            f for f in node._fields if f not in ("ctx", "op", "ops", "conversion", "is_async"))
-    for name in fields:
-        value = getattr(node, name, None)
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, ast.AST):
-                    yield item
-        elif isinstance(value, ast.AST):
-            yield value
-
-
-def _decorator_name(node: ast.AST) -> str:
-    if isinstance(node, ast.Call):
-        node = node.func
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return node.id if isinstance(node, ast.Name) else ""
-
-
-def _named_method_applies(match: Match, node: ast.Call, text: str) -> bool:
-    rule = match.rule
-    if rule.requires_import and not re.search(
-            rf"^\s*(import|from)\s+{re.escape(rule.requires_import)}\b", text, re.MULTILINE):
-        return False
-    if rule.first_arg_in:
-        first = node.args[0] if node.args else None
-        if not (isinstance(first, ast.Constant) and isinstance(first.value, str)
-                and first.value.upper() in rule.first_arg_in):
-            return False
-    return True
-
-
-def _first_arg_is_literal(node: ast.Call) -> bool:
-    """`json.dumps({"ok": True})`: a literal in the source is too small to be worth a thread hop."""
-    if not node.args:
-        return False
-    try:
-        ast.literal_eval(node.args[0])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def _non_blocking(node: ast.Call, rule) -> bool:
-    """`lock.acquire(False)`, `q.get(block=False)`, `wrap_socket(s, do_handshake_on_connect=False)`
-    do not wait."""
-    def false(expr):
-        return isinstance(expr, ast.Constant) and expr.value in (False, 0)
-    if rule.nonblocking_first_arg and node.args and false(node.args[0]):
-        return True
-    return any(k.arg in rule.nonblocking_kwargs and false(k.value) for k in node.keywords)
 
 
 def analyze_tree(tree: ast.Module, catalog: Catalog, lines: Lines | None = None) -> list[RawFinding]:

@@ -54,3 +54,8 @@ class Func:
 
 
 Value = Ref | Inst | Shadow | SelfOf | Func | None
+
+
+def outer(value: Value) -> Value:
+    """A value seen from another function: an instance there was not made locally."""
+    return Inst(value.type, False) if isinstance(value, Inst) else value
