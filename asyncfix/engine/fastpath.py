@@ -95,7 +95,7 @@ def _continued(text: str, at: int) -> bool:
     return j >= 0 and j < at - 1 and text[j] == "\\"
 
 
-def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re.Pattern:
+def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()):
     """What a function must mention to be worth parsing: a name bound to a catalog function or
     type, a catalog module followed by one of its catalog attributes (`os.remove`, not
     `os.environ`), a builtin like `open`, a local import, or something this module makes from
@@ -104,6 +104,7 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
     names a catalog type."""
     words = {"open", "input", "import", *catalog.method_names}
     dotted: set[str] = set()
+    modules: dict[str, frozenset[str]] = {}  # `import os`: os -> the attributes that matter
     imports = _import_pattern(catalog)
     seen: set[int] = set()
     for word in _IMPORT_WORD.finditer(text):
@@ -126,7 +127,7 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
                 local = bound or qual
             elif name == "*":
                 if catalog.children(module) is None:  # cannot list what it binds: keep all
-                    return re.compile(r"(?s).")
+                    return _EVERYTHING
                 words.update(catalog.names_in_module(module))
                 continue
             else:
@@ -139,41 +140,77 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()) -> re
                 words.add(local)
             else:
                 dotted.add(_dotted(local, children))
-    pattern = _pattern(words, dotted)
+                modules[local] = children
+    base = _pattern(words, dotted)  # the same imports give the same pattern: cached
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
-    classes = {b.name for b in blocks if b.kind == "class" and pattern.search(text, b.start, b.end)}
-    makers = _pattern(classes, set()) if classes else None
+    classes = {b.name for b in blocks if b.kind == "class" and base.search(text, b.start, b.end)}
+    names = _Names(words | classes, modules)
+    extra_words: set[str] = set()
+    extra_dotted: set[str] = set()
     assigned = [m.groups() for m in _ASSIGN.finditer("\n" + text)]
     while True:  # module-level objects built from catalog calls (or from such objects)
-        new = {name for name, value in assigned if name not in words and (
-            pattern.search(value) or (makers is not None and makers.search(value)))}
+        new = {name for name, value in assigned if name not in names.words and names.match(value)}
         if not new:
             break
-        words |= new
-        pattern = _pattern(words, dotted)
-    grown = False
-    for chain, value in chain_assignments(text, module_names(text)):  # `app.state.converter = DocumentConverter()`
-        if pattern.search(value):
-            dotted.add(r"\s*\.\s*".join(map(re.escape, chain.split("."))))
-            grown = True
+        names.words |= new
+        extra_words |= new
+    for chain, value in chain_assignments(text, module_names(text)):  # `app.state.converter = ...`
+        if names.match(value):
+            extra_dotted.add(r"\s*\.\s*".join(map(re.escape, chain.split("."))))
     for block in blocks:
         if block.kind == "class" and block.name in classes:
             # `Cache.conn.execute(q)` reads a class attribute through the class name
-            dotted.add(rf"{re.escape(block.name)}\s*\.\s*\w+\s*\.")
-            grown = True
-        elif block.kind == "def" and block.name not in words and _returns_trigger(text, block, pattern):
-            words.add(block.name)
-            grown = True
-    return _pattern(words, dotted) if grown else pattern
+            extra_dotted.add(rf"{re.escape(block.name)}\s*\.\s*\w+\s*\.")
+        elif block.kind == "def" and block.name not in names.words and _returns_trigger(text, block, names):
+            names.words.add(block.name)
+            extra_words.add(block.name)
+    if not (extra_words or extra_dotted):
+        return base
+    return Triggers(base, _pattern(extra_words, extra_dotted))
 
 
-def _returns_trigger(text: str, block: Block, pattern: re.Pattern) -> bool:
+class Triggers:
+    """Two patterns searched in turn: the one the imports give (shared by files with the same
+    imports, so rarely compiled) and a small one of this file's own objects."""
+
+    def __init__(self, base: re.Pattern, extra: re.Pattern):
+        self.base = base
+        self.extra = extra
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None):
+        endpos = len(text) if endpos is None else endpos
+        return self.base.search(text, pos, endpos) or self.extra.search(text, pos, endpos)
+
+
+_CHAINS = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
+
+
+class _Names:
+    """The trigger test for short texts (an assigned value, an annotation) without compiling a
+    pattern: plain names, and modules followed by one of their catalog attributes."""
+
+    def __init__(self, words: set[str], modules: dict[str, frozenset[str]]):
+        self.words = set(words)
+        self.modules = modules
+
+    def match(self, text: str) -> bool:
+        for chain in _CHAINS.findall(text):
+            parts = chain.replace(" ", "").replace("\t", "").split(".")
+            if parts[0] in self.words or (len(parts) > 1 and parts[1] in self.modules.get(parts[0], ())):
+                return True
+        return False
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
+        return self.match(text[pos:endpos])
+
+
+def _returns_trigger(text: str, block: Block, triggers) -> bool:
     """Whether a function's return annotation (`-> sqlite3.Connection`) names a trigger."""
     arrow = text.find("->", block.start, min(block.end, block.start + 2000))
     if arrow < 0:
         return False
     colon = text.find(":", arrow)
-    return pattern.search(text, arrow, colon if colon >= 0 else block.end) is not None
+    return bool(triggers.search(text, arrow, colon if colon >= 0 else block.end))
 
 
 
@@ -202,18 +239,20 @@ def _dotted(local: str, children: frozenset[str]) -> str:
     return found
 
 
-_PATTERNS: dict[str, re.Pattern] = {}
+_EVERYTHING = re.compile(r"(?s).")
+_PATTERNS: dict[tuple[frozenset, frozenset], re.Pattern] = {}
 
 
 def _pattern(words: set[str], dotted: set[str]) -> re.Pattern:
-    # No leading \b: it would stop sre from skipping ahead by the possible first characters (3x
-    # slower). `reopen` then also counts as `open`, which only keeps a block that was not needed.
-    source = r"(?:" + "|".join(sorted(map(re.escape, words)) + sorted(dotted)) + r")\b"
-    found = _PATTERNS.get(source)
+    key = (frozenset(words), frozenset(dotted))
+    found = _PATTERNS.get(key)
     if found is None:
         if len(_PATTERNS) > 2000:
             _PATTERNS.clear()
-        found = _PATTERNS[source] = re.compile(source)
+        # No leading \b: it would stop sre from skipping ahead by the possible first characters
+        # (3x slower). `reopen` then also counts as `open`: a block kept that was not needed.
+        source = r"(?:" + "|".join(sorted(map(re.escape, words)) + sorted(dotted)) + r")\b"
+        found = _PATTERNS[key] = re.compile(source)
     return found
 
 
@@ -287,16 +326,26 @@ _SELF_USE = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)")
 _CLASS_LEVEL: dict[str, re.Pattern] = {}
 
 
-@dataclass
 class Member:
     """What the fast path needs to know of one method: does it mention a trigger, which
-    attributes does it set and read, does it return a catalog type."""
+    attributes does it set and read (scanned only when asked), does it return a catalog type."""
 
-    block: Block
-    mentions: bool
-    assigns: set[str]
-    uses: set[str]
-    returns: bool
+    def __init__(self, text: str, block: Block, mentions: bool, returns: bool):
+        self.text, self.block, self.mentions, self.returns = text, block, mentions, returns
+        self._assigns: set[str] | None = None
+        self._uses: set[str] | None = None
+
+    @property
+    def assigns(self) -> set[str]:
+        if self._assigns is None:
+            self._assigns = set(_SELF_ASSIGN.findall(self.text, self.block.start, self.block.end))
+        return self._assigns
+
+    @property
+    def uses(self) -> set[str]:
+        if self._uses is None:
+            self._uses = set(_SELF_USE.findall(self.text, self.block.start, self.block.end))
+        return self._uses
 
 
 def _class_chain(block: Block, classes: dict[str, Block]) -> list[Block]:
@@ -310,7 +359,7 @@ def _class_chain(block: Block, classes: dict[str, Block]) -> list[Block]:
     return chain
 
 
-def _members(text: str, block: Block, pattern: re.Pattern) -> tuple[str, list[Member], set[str]]:
+def _members(text: str, block: Block, triggers) -> tuple[str, list[Member], set[str]]:
     """The class's indentation, its methods, and class-level attributes naming a trigger."""
     head = _MEMBER_HEAD.search(text, block.start, block.end)
     if head is None:
@@ -324,24 +373,21 @@ def _members(text: str, block: Block, pattern: re.Pattern) -> tuple[str, list[Me
     members = []
     for item in blocks + [None]:
         stop = item.start if item is not None else block.end
-        attrs.update(m.group(1) for m in class_level.finditer(text, pos, stop) if pattern.search(m.group(2)))
+        attrs.update(m.group(1) for m in class_level.finditer(text, pos, stop) if triggers.search(m.group(2)))
         if item is None:
             break
         pos = item.end
         if item.kind == "def":
-            members.append(Member(
-                item, pattern.search(text, item.start, item.end) is not None,
-                set(_SELF_ASSIGN.findall(text, item.start, item.end)),
-                set(_SELF_USE.findall(text, item.start, item.end)),
-                _returns_trigger(text, item, pattern)))
+            members.append(Member(text, item, triggers.search(text, item.start, item.end) is not None,
+                                  _returns_trigger(text, item, triggers)))
     return indent, members, attrs
 
 
-def _member_stubs(text: str, block: Block, chain: list[Block], pattern: re.Pattern) -> list[tuple[Block, str]]:
+def _member_stubs(text: str, block: Block, chain: list[Block], triggers) -> list[tuple[Block, str]]:
     """Methods of a kept class that cannot matter: sync ones that neither set an attribute that
     may hold a catalog object nor return one, async ones that mention neither a trigger nor such
     an attribute."""
-    scanned = [_members(text, c, pattern) for c in chain]
+    scanned = [_members(text, c, triggers) for c in chain]
     typed: set[str] = set().union(*(attrs for _, _, attrs in scanned))
     members = [m for _, ms, _ in scanned for m in ms]
     active = [m for m in members if m.mentions]
@@ -355,7 +401,7 @@ def _member_stubs(text: str, block: Block, chain: list[Block], pattern: re.Patte
     indent, own, _ = scanned[0]
     stubs = []
     for member in own:
-        relevant = member.mentions or bool(member.uses & typed)
+        relevant = member.mentions or bool(typed and member.uses & typed)
         if member.block.is_async or "async" in text[member.block.start : member.block.end]:
             needed = relevant
         else:
