@@ -113,6 +113,64 @@ def check(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+class Offload(str, Enum):
+    thread = "thread"
+
+
+@app.command()
+def apply(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
+    category: List[str] = typer.Option([], "--category", "-c", help="Only this category (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing; print a unified diff per file."),
+    diff: bool = typer.Option(False, "--diff", help="Also print the diff of each file written."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
+    offload: Offload = typer.Option(Offload.thread, "--offload", help="Where blocking work goes."),
+) -> None:
+    """Rewrite blocking calls: offload them to threads through sync helpers, `time.sleep` to the
+    async sleep. Exit 0 when nothing is left, 1 when unfixable findings remain, 2 on errors."""
+    from asyncfix.apply import apply_file, project_line_length
+    from asyncfix.diff import colorize, unified_diff
+
+    paths = paths or [Path(".")]
+    try:
+        config = load_config(paths[0])
+        catalog = Catalog(CATEGORIES, config.blocking)
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc))
+    wanted = _categories(list(category) or list(config.categories), catalog)
+    try:
+        files = discover(paths, list(config.exclude) + list(exclude), config.root)
+    except DiscoveryError as exc:
+        raise fail(str(exc))
+    show = _display(config.root)
+    line_length = project_line_length(config.root)
+    color = sys.stdout.isatty()
+    changed, errors, fixed, left = 0, 0, 0, []
+    for path in files:
+        result = apply_file(path, show(path), catalog, wanted, not dry_run, line_length)
+        if result.error:
+            errors += 1
+            typer.echo(f"asyncfix: error: {result.shown}: {result.error}", err=True)
+            continue
+        if result.new:
+            changed += 1
+            fixed += len(result.fixed)
+            if dry_run or diff:
+                patch = unified_diff(result.shown, result.old, result.new)
+                sys.stdout.write(colorize(patch) if color else patch)
+        left += result.unfixable
+    out = sys.stderr if dry_run or diff else sys.stdout
+    for f in left:
+        print(f"{f.path}:{f.line}:{f.column}: {f.code} left as is: {f.unfixable_reason}", file=out)
+    verb = "would rewrite" if dry_run else "rewrote"
+    print(f"{verb} {changed} file(s): {fixed} blocking call(s) moved off the loop, "
+          f"{len(left)} left unfixable.", file=out)
+    if errors:
+        raise typer.Exit(EXIT_USAGE)
+    if left:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 @app.command()
 def categories() -> None:
     """List the categories with the audit-checklist section each answers."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asyncfix.catalog import Catalog, canonical
 from asyncfix.engine.analyzer import analyze_tree
+from asyncfix.engine.walker import RawFinding
 from asyncfix.engine.fastpath import fast_parse
 from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines, decode
@@ -28,6 +29,11 @@ def analyze_source(text: str, path: str, catalog: Catalog, fast: bool = True) ->
             tree = None  # newer syntax, or a cut the text scan got wrong: parse it all
     if tree is None:
         tree = parse(text, path)
+    return sorted(to_finding(raw, path, lines) for raw in raw_findings(tree, catalog, lines))
+
+
+def raw_findings(tree, catalog: Catalog, lines: Lines) -> list[RawFinding]:
+    """The analysis of a parsed module, without the findings a comment suppresses."""
     out = []
     for raw in analyze_tree(tree, catalog, lines):
         node = raw.node
@@ -35,7 +41,14 @@ def analyze_source(text: str, path: str, catalog: Catalog, fast: bool = True) ->
             node.end_lineno != node.lineno and suppressed(lines.line(node.end_lineno), raw.match)
         ):
             continue
-        out.append(Finding(
+        out.append(raw)
+    return out
+
+
+def to_finding(raw: RawFinding, path: str, lines: Lines, reason: str | None = None) -> Finding:
+    node = raw.node
+    reason = reason or raw.unfixable_reason
+    return Finding(
             path=path,
             line=node.lineno,
             column=lines.char_col(node.lineno, node.col_offset) + 1,
@@ -46,11 +59,9 @@ def analyze_source(text: str, path: str, catalog: Catalog, fast: bool = True) ->
             message=raw.match.rule.message.format(name=raw.written or canonical(raw.name)),
             qualname=raw.name,
             function=raw.function,
-            fixable=raw.unfixable_reason is None,
-            unfixable_reason=raw.unfixable_reason,
-        ))
-    out.sort()
-    return out
+            fixable=reason is None,
+            unfixable_reason=reason,
+        )
 
 
 def analyze_bytes(data: bytes, path: str, catalog: Catalog, fast: bool = True) -> list[Finding] | FileError:

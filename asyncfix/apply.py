@@ -1,0 +1,191 @@
+"""`asyncfix apply`: plan the rewrite of a file, verify it, then write it (or show the diff).
+
+A file is written only when the new text parses (and compiles, where the running Python compiles
+the original), re-analysis finds none of the fixed findings and no new ones, and a second pass
+changes nothing. Otherwise the file is left untouched and reported.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asyncfix.catalog import Catalog
+from asyncfix.config import find_pyproject
+from asyncfix.emit import SourceFile, write_atomic
+from asyncfix.engine.file import raw_findings, to_finding
+from asyncfix.engine.parse import parse
+from asyncfix.engine.source import Lines
+from asyncfix.findings import Finding
+from asyncfix.transforms.backend import Backend
+from asyncfix.transforms.imports import import_insertion, imported_modules
+from asyncfix.transforms.offload import ModuleOffloader
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass
+class Rewrite:
+    text: str  # the new text ("" when nothing changed)
+    fixed: list[Finding] = field(default_factory=list)
+    unfixable: list[Finding] = field(default_factory=list)
+
+
+class VerifyError(Exception):
+    """The rewrite of a file failed a check; the file is left untouched."""
+
+
+def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
+            line_length: int = 88) -> Rewrite:
+    """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``)."""
+    tree = parse(text, path)
+    lines = Lines(text)
+    raws = raw_findings(tree, catalog, lines)
+    selected = [r for r in raws if r.match.category.name in categories]
+    if not selected:
+        return Rewrite("")
+    backend = Backend.detect(tree)
+    plan = ModuleOffloader(text, tree, lines, selected, backend).run(raws)
+    fixed_ids = {id(f) for f in plan.fixed}
+    reasons = {id(f): reason for f, reason in plan.unfixable}
+    out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed])
+    for raw in selected:
+        if id(raw) not in fixed_ids:
+            reason = reasons.get(id(raw)) or raw.unfixable_reason or "asyncfix does not rewrite it yet"
+            out.unfixable.append(to_finding(raw, path, lines, reason))
+    if not plan.edits:
+        return out
+    edits = [(e.start, e.end, e.text) for e in plan.edits]
+    by_anchor: dict[int, list[str]] = {}
+    for anchor, source in plan.helpers:
+        by_anchor.setdefault(anchor, []).append(_format(source, line_length))
+    for anchor, sources in by_anchor.items():
+        lead = "" if anchor == 0 or text[anchor - 1] in "\r\n" else newline
+        block = lead + "".join(newline * 2 + s.replace("\n", newline) for s in sources)
+        edits.append((anchor, anchor, block))
+    insertion = import_insertion(tree, backend.imports, imported_modules(tree))
+    if insertion is not None:
+        line, lines_text = insertion
+        offset = sum(len(x) for x in lines.lines[: line - 1])
+        edits.append((offset, offset, lines_text.replace("\n", newline)))
+    new = text
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        new = new[:start] + replacement + new[end:]
+    out.text = new
+    return out
+
+
+def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
+                    newline: str = "\n", line_length: int = 88) -> Rewrite:
+    result = rewrite(text, path, catalog, categories, newline, line_length)
+    if not result.text:
+        return result
+    _verify(text, result, path, catalog, categories, newline, line_length)
+    return result
+
+
+def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
+            newline: str, line_length: int) -> None:
+    new = result.text
+    try:
+        new_tree = parse(new, path)
+    except SyntaxError as exc:
+        raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(old, path, "exec", dont_inherit=True)
+            compiles = True
+        except (SyntaxError, ValueError):
+            compiles = False  # newer syntax than this Python: parsing is the check
+        if compiles:
+            try:
+                compile(new, path, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError) as exc:
+                raise VerifyError(f"the rewrite does not compile: {exc}") from None
+    old_keys = Counter(_key(f) for f in _findings(old, path, catalog))
+    new_keys = Counter(_key(f) for f in _findings(new, path, catalog, new_tree))
+    fixed = Counter(_key(f) for f in result.fixed)
+    if new_keys != old_keys - fixed:
+        extra = new_keys - (old_keys - fixed)
+        missing = (old_keys - fixed) - new_keys
+        raise VerifyError(f"re-analysis disagrees: new {sorted(extra)[:3]}, lost {sorted(missing)[:3]}")
+    again = rewrite(new, path, catalog, categories, newline, line_length)
+    if again.text and again.text != new:
+        raise VerifyError("a second pass would change the file again")
+
+
+def _findings(text: str, path: str, catalog: Catalog, tree: ast.Module | None = None) -> list[Finding]:
+    lines = Lines(text)
+    tree = tree or parse(text, path)
+    return [to_finding(r, path, lines) for r in raw_findings(tree, catalog, lines)]
+
+
+def _key(f: Finding) -> tuple[str, str, str]:
+    # Positions move with the rewrite; what was called, where, and by which rule does not.
+    return (f.code, f.qualname, f.function)
+
+
+def _format(source: str, line_length: int) -> str:
+    """Generated helpers follow black at the project's line length; the rest keeps its bytes."""
+    try:
+        import black
+
+        return black.format_str(source, mode=black.Mode(line_length=line_length))
+    except Exception:  # black missing or refusing: the helper is valid Python as generated
+        return source
+
+
+def project_line_length(start: Path) -> int:
+    pyproject = find_pyproject(start)
+    if pyproject is None:
+        return 88
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 88
+    value = data.get("tool", {}).get("black", {}).get("line-length", 88)
+    return value if isinstance(value, int) and value > 0 else 88
+
+
+@dataclass
+class FileResult:
+    path: Path
+    shown: str
+    old: str = ""
+    new: str = ""
+    fixed: list[Finding] = field(default_factory=list)
+    unfixable: list[Finding] = field(default_factory=list)
+    error: str | None = None
+
+
+def apply_file(path: Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
+               line_length: int) -> FileResult:
+    try:
+        source = SourceFile.read(path)
+    except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
+        return FileResult(path, shown, error=f"cannot read: {exc}")
+    out = FileResult(path, shown, old=source.text)
+    if "async" not in source.text:
+        return out
+    try:
+        result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length)
+    except SyntaxError as exc:
+        out.error = f"syntax error: {exc.msg} (line {exc.lineno})"
+        return out
+    except VerifyError as exc:
+        out.error = f"left untouched: {exc}"
+        return out
+    out.fixed, out.unfixable = result.fixed, result.unfixable
+    if result.text and result.text != source.text:
+        out.new = result.text
+        if write:
+            write_atomic(path, source.encode(result.text))
+    return out

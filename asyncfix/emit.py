@@ -1,0 +1,61 @@
+"""Writing rewritten files back: atomically, keeping encoding, BOM, line endings and mode."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+import stat
+import tempfile
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file's text as Python reads it, and how to write text back byte-compatibly."""
+
+    path: Path
+    raw: bytes
+    text: str  # decoded; line endings as in the file
+    encoding: str
+    bom: bool
+    newline: str  # the file's dominant line ending
+
+    @classmethod
+    def read(cls, path: Path) -> "SourceFile":
+        raw = path.read_bytes()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        bom = raw.startswith(codecs.BOM_UTF8)
+        text = raw.decode("utf-8-sig" if bom else encoding)
+        endings = _EOL.findall(text)
+        newline = max(("\r\n", "\r", "\n"), key=endings.count) if endings else "\n"
+        return cls(path, raw, text, "utf-8" if bom else encoding, bom, newline)
+
+    def encode(self, text: str) -> bytes:
+        """Bytes for new text: lines the rewrite added take the file's dominant line ending."""
+        text = _EOL.sub(self.newline, text) if self.newline != "\n" else text
+        data = text.encode(self.encoding)
+        return codecs.BOM_UTF8 + data if self.bom else data
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one rename, keeping its permission bits; a crash leaves
+    either the old file or the new one, never a mix."""
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfix")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

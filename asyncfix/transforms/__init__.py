@@ -1,0 +1,1 @@
+"""Reusable rewriters: offload to a thread through sync helpers, imports, backend primitives."""

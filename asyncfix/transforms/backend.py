@@ -1,0 +1,53 @@
+"""The async library a module runs on, and how to sleep and use a thread in it.
+
+asyncio primitives fail under trio (`RuntimeError: no running event loop`), so a module that
+uses trio or anyio gets theirs (../shared/reference/migration-semantics.md, 5.3).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Backend:
+    name: str  # "asyncio", "anyio" or "trio"
+    alias: str  # how the module is spelled in this file
+    imports: set[str] = field(default_factory=set)  # modules the rewrite needs imported
+
+    @classmethod
+    def detect(cls, tree: ast.Module) -> "Backend":
+        aliases: dict[str, str] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name in ("asyncio", "anyio", "trio", "functools"):
+                        aliases.setdefault(alias.name, alias.asname or alias.name)
+        used = {n.module.partition(".")[0] for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and n.module} | {
+            a.name.partition(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        name = "trio" if "trio" in used else "anyio" if "anyio" in used else "asyncio"
+        backend = cls(name, aliases.get(name, name))
+        backend.aliases = aliases
+        return backend
+
+    def need(self, module: str) -> str:
+        self.imports.add(module)
+        return getattr(self, "aliases", {}).get(module, module)
+
+    def sleep(self) -> str:
+        return f"{self.need(self.name)}.sleep"
+
+    def _thread(self) -> str:
+        mod = self.need(self.name)
+        return f"{mod}.to_thread" if self.name == "asyncio" else f"{mod}.to_thread.run_sync"
+
+    def run_in_thread(self, helper: str, params: list[str]) -> str:
+        return f"await {self._thread()}({', '.join([helper, *params])})"
+
+    def await_in_thread(self, func: str, args: list[str], keywords: list) -> str:
+        if keywords and self.name != "asyncio":  # run_sync takes no keyword arguments
+            partial = f"{self.need('functools')}.partial"
+            return f"await {self._thread()}({partial}({', '.join([func, *args])}))"
+        return f"await {self._thread()}({', '.join([func, *args])})"

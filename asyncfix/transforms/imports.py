@@ -1,0 +1,31 @@
+"""Adding `import x` lines the rewrite needs, where a reader expects them."""
+
+from __future__ import annotations
+
+import ast
+
+
+def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> tuple[int, str] | None:
+    """(line number to insert before, text) for the missing `import` lines: after the leading
+    docstring, `__future__` imports and the top block of imports."""
+    missing = sorted(modules - present)
+    if not missing:
+        return None
+    line = 1
+    for index, stmt in enumerate(tree.body):
+        docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
+            and isinstance(stmt.value.value, str)
+        if docstring or isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            line = stmt.end_lineno + 1
+        else:
+            break
+    return line, "".join(f"import {m}\n" for m in missing)
+
+
+def imported_modules(tree: ast.Module) -> set[str]:
+    """Modules imported whole at module level (`import asyncio`, `import asyncio as aio`)."""
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if "." not in a.name}
+    return out

@@ -1,0 +1,404 @@
+"""Offload blocking work from coroutines: runs of blocking statements become one module-level
+sync helper awaited through a thread; `time.sleep` becomes the backend's sleep; a blocking call
+in a statement that must stay (it awaits) is awaited through a thread on its own.
+
+The plan is made on the stdlib ast of the whole file and applied as text edits, so everything not
+rewritten keeps its bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from asyncfix.engine.astutil import COMPREHENSIONS, FUNCS
+from asyncfix.engine.source import Lines
+from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.backend import Backend
+from asyncfix.transforms.names import accesses, definitely_bound
+
+_LOOPS = (ast.For, ast.While)
+_ASYNC_NODES = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom,
+                ast.AsyncFunctionDef)
+
+
+@dataclass
+class Edit:
+    start: int  # character offsets into the original text
+    end: int
+    text: str
+
+
+@dataclass
+class Plan:
+    edits: list[Edit] = field(default_factory=list)
+    helpers: list[tuple[int, str]] = field(default_factory=list)  # (insert offset, helper source)
+    fixed: list[RawFinding] = field(default_factory=list)
+    unfixable: list[tuple[RawFinding, str]] = field(default_factory=list)
+
+
+class Offsets:
+    """ast (line, byte column) -> character offset into the text."""
+
+    def __init__(self, lines: Lines):
+        self.lines = lines
+        self.starts = [0]
+        for line in lines.lines:
+            self.starts.append(self.starts[-1] + len(line))
+
+    def at(self, lineno: int, byte_col: int) -> int:
+        return self.starts[lineno - 1] + self.lines.char_col(lineno, byte_col)
+
+    def line_start(self, lineno: int) -> int:
+        return self.starts[lineno - 1]
+
+    def line_end(self, lineno: int) -> int:  # after the line's end-of-line characters
+        return self.starts[lineno]
+
+
+def _pos(node: ast.AST) -> tuple[int, int, int, int]:
+    return (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    a, b = _pos(inner), _pos(outer)
+    return (a[0], a[1]) >= (b[0], b[1]) and (a[2], a[3]) <= (b[2], b[3])
+
+
+class FunctionOffloader:
+    """Plans the rewrite of one coroutine (its own body, not nested functions)."""
+
+    def __init__(self, module: "ModuleOffloader", func: ast.AsyncFunctionDef, helper_base: str,
+                 findings: list[RawFinding]):
+        self.module = module
+        self.func = func
+        self.helper_base = helper_base
+        self.findings = findings
+        self.plan = module.plan
+        self.locals = _function_locals(func)
+
+    # -- statements ---------------------------------------------------------------------------
+    def run(self) -> None:
+        self.block(self.func.body, in_loop=False)
+
+    def block(self, body: list[ast.stmt], in_loop: bool) -> None:
+        run: list[ast.stmt] = []
+        for stmt in body:
+            found = self.findings_in(stmt)
+            if found and self.is_sleep(stmt, found):
+                self.flush(run, body, in_loop)
+                run = []
+                self.sleep(stmt, found[0])
+            elif found and self.extractable(stmt, found) is None:
+                run.append(stmt)
+            else:
+                self.flush(run, body, in_loop)
+                run = []
+                if found:
+                    self.descend(stmt, found, in_loop)
+        self.flush(run, body, in_loop)
+
+    def descend(self, stmt: ast.stmt, found: list[RawFinding], in_loop: bool) -> None:
+        """A statement that must stay on the loop: rewrite its parts."""
+        bodies = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
+                  if isinstance(getattr(stmt, name, None), list)]
+        bodies += [h.body for h in getattr(stmt, "handlers", [])]
+        bodies += [c.body for c in getattr(stmt, "cases", [])]
+        nested = [f for f in found if any(any(_inside(f.node, s) for s in b) for b in bodies)]
+        loop = in_loop or isinstance(stmt, (*_LOOPS, ast.AsyncFor))
+        for body in bodies:
+            self.block(body, loop)
+        for finding in found:
+            if finding not in nested:
+                self.single_call(finding, stmt)
+
+    def findings_in(self, stmt: ast.stmt) -> list[RawFinding]:
+        return [f for f in self.findings if _inside(f.node, stmt)]
+
+    def is_sleep(self, stmt: ast.stmt, found: list[RawFinding]) -> bool:
+        return (len(found) == 1 and found[0].match.category.name == "sleep"
+                and isinstance(stmt, ast.Expr) and stmt.value is found[0].node)
+
+    def extractable(self, stmt: ast.stmt, found: list[RawFinding]) -> str | None:
+        """Why this statement cannot move into a sync helper (None: it can)."""
+        for finding in found:
+            if finding.unfixable_reason or finding not in self.module.selected:
+                return finding.unfixable_reason or "it also holds calls of other categories"
+        for node in ast.walk(stmt):
+            if isinstance(node, _ASYNC_NODES):
+                return "it awaits or yields, which cannot happen in a thread"
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                return "it declares global or nonlocal names"
+            if isinstance(node, ast.Delete) and any(isinstance(t, ast.Name) for t in node.targets):
+                return "it deletes a local name"
+        if _escapes(stmt):
+            return "it holds break or continue for a loop outside it"
+        if any(isinstance(n, ast.Return) for n in ast.walk(stmt)) and not isinstance(stmt, ast.Return):
+            return "it returns from inside a block"
+        lines = self.module.lines
+        before = lines.line(stmt.lineno).encode("utf-8")[: stmt.col_offset]
+        after = lines.line(stmt.end_lineno).encode("utf-8")[stmt.end_col_offset :].strip()
+        if before.strip() or (after and not after.startswith(b"#") and after != b"\\"):
+            return "it shares a line with another statement"
+        return None
+
+    def flush(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> None:
+        while run and isinstance(run[0], ast.Return):
+            self.give_up(run[0], "a return alone is not worth a thread")
+            run = run[1:]
+        if not run:
+            return
+        returns_at = [i for i, s in enumerate(run) if isinstance(s, ast.Return)]
+        if returns_at and returns_at[0] != len(run) - 1:  # code after a return never runs
+            head, tail = run[: returns_at[0] + 1], run[returns_at[0] + 1 :]
+            self.flush(head, body, in_loop)
+            for stmt in tail:
+                self.give_up(stmt, "it is unreachable")
+            return
+        reason = self.extract(run, body, in_loop)
+        if reason is not None:
+            for stmt in run:
+                self.give_up(stmt, reason)
+
+    def give_up(self, stmt: ast.stmt, reason: str) -> None:
+        for finding in self.findings_in(stmt):
+            self.plan.unfixable.append((finding, reason))
+
+    # -- helper extraction --------------------------------------------------------------------
+    def extract(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> str | None:
+        first, last = run[0], run[-1]
+        indent = self.module.lines.line(first.lineno)[: self.module.lines.char_col(first.lineno, first.col_offset)]
+        if any(_has_multiline_string(s) for s in run) and len(indent) != 4:
+            return "it holds a multi-line string whose text would change with the indentation"
+        access = accesses(run)
+        start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
+        before = self.bound_before(start_line, in_loop)
+        wanted = {n for n in access.reads if n in self.locals and (n in access.reads_first or n in before)}
+        declared = [a.arg for a in self.func.args.posonlyargs + self.func.args.args + self.func.args.kwonlyargs]
+        # The coroutine's own parameters first, in its order (`self` leads), then other locals.
+        params = [n for n in declared if n in wanted] + [n for n in access.reads if n in wanted and n not in declared]
+        ends_with_return = isinstance(last, ast.Return)
+        returns: list[str] = []
+        if not ends_with_return:
+            later = self.read_outside(run, in_loop)
+            returns = [n for n in access.binds if n in self.locals and n in later]
+            definite = definitely_bound(run)
+            for name in returns:
+                if name not in definite and name not in params:
+                    return f"`{name}` is assigned on some paths only"
+        helper = self.module.helper_name(self.helper_base)
+        offsets = self.module.offsets
+        body_text = self.module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
+        body_text = _reindent(body_text, indent, "    ")
+        if not body_text.endswith("\n"):
+            body_text += "\n"
+        if returns:
+            body_text += f"    return {', '.join(returns)}\n"
+        source = f"def {helper}({', '.join(params)}):\n{body_text}"
+        self.plan.helpers.append((self.module.helper_anchor(self.func), source))
+        call = self.module.backend.run_in_thread(helper, params)
+        if ends_with_return:
+            line = f"return {call}"
+        elif returns:
+            line = f"{', '.join(returns)} = {call}"
+        else:
+            line = call
+        eol = _eol(self.module.text, offsets.line_end(last.end_lineno))
+        self.plan.edits.append(Edit(offsets.line_start(start_line), offsets.line_end(last.end_lineno),
+                                    f"{indent}{line}{eol}"))
+        for stmt in run:
+            self.plan.fixed.extend(self.findings_in(stmt))
+        return None
+
+    def bound_before(self, line: int, in_loop: bool) -> set[str]:
+        """Locals that may hold a value when the run starts: parameters, anything bound above it,
+        and inside a loop anything bound in the function (an earlier iteration)."""
+        args = self.func.args
+        out = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        out |= {a.arg for a in (args.vararg, args.kwarg) if a}
+        for node in ast.walk(self.func):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and (
+                    in_loop or node.lineno < line):
+                out.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and (in_loop or node.lineno < line):
+                out |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+        return out
+
+    def read_outside(self, run: list[ast.stmt], in_loop: bool) -> set[str]:
+        """Names the coroutine reads after the run (anywhere, if the run is inside a loop)."""
+        end = (run[-1].end_lineno, run[-1].end_col_offset)
+        out = set()
+        for node in ast.walk(self.func):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                if any(_inside(node, s) for s in run):
+                    continue
+                if in_loop or (node.lineno, node.col_offset) >= end:
+                    out.add(node.id)
+        return out
+
+    # -- single calls -------------------------------------------------------------------------
+    def sleep(self, stmt: ast.Expr, finding: RawFinding) -> None:
+        call = finding.node
+        offsets = self.module.offsets
+        start = offsets.at(call.lineno, call.col_offset)
+        func_end = offsets.at(call.func.end_lineno, call.func.end_col_offset)
+        self.plan.edits.append(Edit(start, func_end, f"await {self.module.backend.sleep()}"))
+        self.plan.fixed.append(finding)
+
+    def single_call(self, finding: RawFinding, stmt: ast.stmt) -> None:
+        """`if os.path.exists(p):` in a statement that awaits: await that one call in a thread."""
+        call = finding.node
+        if finding.unfixable_reason or finding not in self.module.selected:
+            if finding.unfixable_reason:
+                self.plan.unfixable.append((finding, finding.unfixable_reason))
+            return
+        if not isinstance(call, ast.Call):
+            self.plan.unfixable.append((finding, "it is passed as a callback, not called here"))
+            return
+        parents = _parents(stmt)
+        node, context = call, None
+        while node in parents:
+            parent = parents[node]
+            if isinstance(parent, (*COMPREHENSIONS, ast.Lambda)):
+                self.plan.unfixable.append((finding, "it runs inside a comprehension or lambda of a "
+                                                      "statement that also awaits"))
+                return
+            if context is None:
+                context = parent
+            node = parent
+        inner = [f for f in self.findings if f is not finding and _inside(f.node, call)]
+        if inner or any(isinstance(n, ast.Await) for n in ast.walk(call)):
+            self.plan.unfixable.append((finding, "its arguments block or await too"))
+            return
+        if call.keywords and not self.module.backend.takes_kwargs:
+            pass  # the backend wraps kwargs in functools.partial
+        text, offsets = self.module.text, self.module.offsets
+        segment = lambda n: text[offsets.at(n.lineno, n.col_offset) : offsets.at(n.end_lineno, n.end_col_offset)]
+        args = [segment(a) for a in call.args] + [
+            (f"{k.arg}={segment(k.value)}" if k.arg else f"**{segment(k.value)}") for k in call.keywords]
+        replacement = self.module.backend.await_in_thread(segment(call.func), args, call.keywords)
+        if isinstance(context, (ast.Attribute, ast.Subscript)) or (
+                isinstance(context, ast.Call) and context.func is call):
+            replacement = f"({replacement})"
+        start = offsets.at(call.lineno, call.col_offset)
+        end = offsets.at(call.end_lineno, call.end_col_offset)
+        self.plan.edits.append(Edit(start, end, replacement))
+        self.plan.fixed.append(finding)
+
+
+class ModuleOffloader:
+    def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
+                 backend: Backend):
+        self.text = text
+        self.tree = tree
+        self.lines = lines
+        self.offsets = Offsets(lines)
+        self.selected = selected
+        self.backend = backend
+        self.plan = Plan()
+        self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
+            n.name for n in ast.walk(tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
+
+    def helper_name(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.taken:
+            name, n = f"{base}_{n}", n + 1
+        self.taken.add(name)
+        return name
+
+    def helper_anchor(self, func: ast.AST) -> int:
+        """Helpers go right after the top-level statement that holds the coroutine."""
+        for stmt in self.tree.body:
+            if _inside(func, stmt):
+                return self.offsets.line_end(stmt.end_lineno)
+        return len(self.text)
+
+    def run(self, all_findings: list[RawFinding]) -> Plan:
+        for func, prefix in _coroutines(self.tree):
+            own = [f for f in all_findings if _inside(f.node, func) and _innermost(f.node, func)]
+            if any(f in self.selected for f in own):
+                base = f"_{func.name}_sync"
+                FunctionOffloader(self, func, base, own).run()
+        return self.plan
+
+
+def _coroutines(tree: ast.Module):
+    """Every async def, with a prefix naming its class for methods (helpers are module-level)."""
+    stack = [(tree, "")]
+    while stack:
+        node, prefix = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef):
+                yield child, prefix
+                stack.append((child, prefix))
+            elif isinstance(child, ast.ClassDef):
+                stack.append((child, f"{prefix}{child.name}_"))
+            elif isinstance(child, (ast.FunctionDef, ast.stmt)):
+                stack.append((child, prefix))
+
+
+def _innermost(node: ast.AST, func: ast.AsyncFunctionDef) -> bool:
+    """Whether ``func`` is the innermost function around ``node``."""
+    for child in ast.walk(func):
+        if child is not func and isinstance(child, (*FUNCS, ast.Lambda)) and _inside(node, child):
+            return isinstance(child, ast.Lambda)  # lambdas belong to the enclosing coroutine
+    return True
+
+
+def _function_locals(func) -> set[str]:
+    args = func.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).partition(".")[0] for a in node.names if a.name != "*"}
+        elif isinstance(node, (*FUNCS, ast.ClassDef)) and node is not func:
+            names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _escapes(stmt: ast.stmt) -> bool:
+    """A break/continue whose loop is outside the statement."""
+    def visit(node, in_loop):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
+                return True
+            if isinstance(child, (*FUNCS, ast.ClassDef, ast.Lambda)):
+                continue
+            if visit(child, in_loop or isinstance(child, _LOOPS)):
+                return True
+        return False
+    if isinstance(stmt, (ast.Break, ast.Continue)):
+        return True
+    return visit(stmt, isinstance(stmt, _LOOPS))
+
+
+def _has_multiline_string(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, (ast.Constant, ast.JoinedStr)) and n.end_lineno != n.lineno
+               and (isinstance(n, ast.JoinedStr) or isinstance(n.value, (str, bytes)))
+               for n in ast.walk(stmt))
+
+
+def _reindent(text: str, old: str, new: str) -> str:
+    if old == new:
+        return text
+    out = []
+    for line in text.splitlines(keepends=True):
+        out.append(new + line[len(old):] if line.startswith(old) else line)
+    return "".join(out)
+
+
+def _eol(text: str, end: int) -> str:
+    if text.endswith("\r\n", 0, end):
+        return "\r\n"
+    if end and text[end - 1] in "\r\n":
+        return text[end - 1]
+    return ""
+
+
+def _parents(root: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(root) for child in ast.iter_child_nodes(node)}
