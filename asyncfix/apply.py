@@ -52,7 +52,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     if not selected:
         return Rewrite("")
     backend = Backend.detect(tree)
-    plan = ModuleOffloader(text, tree, lines, selected, backend).run(raws)
+    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
     out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed])
@@ -65,10 +65,10 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     edits = [(e.start, e.end, e.text) for e in plan.edits]
     by_anchor: dict[int, list[str]] = {}
     for anchor, source in plan.helpers:
-        by_anchor.setdefault(anchor, []).append(_format(source, line_length))
+        by_anchor.setdefault(anchor, []).append(source)
     for anchor, sources in by_anchor.items():
         lead = "" if anchor == 0 or text[anchor - 1] in "\r\n" else newline
-        block = lead + "".join(newline * 2 + s.replace("\n", newline) for s in sources)
+        block = lead + "".join(newline * 2 + s for s in sources)
         edits.append((anchor, anchor, block))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:
@@ -131,16 +131,6 @@ def _findings(text: str, path: str, catalog: Catalog, tree: ast.Module | None = 
 def _key(f: Finding) -> tuple[str, str, str]:
     # Positions move with the rewrite; what was called, where, and by which rule does not.
     return (f.code, f.qualname, f.function)
-
-
-def _format(source: str, line_length: int) -> str:
-    """Generated helpers follow black at the project's line length; the rest keeps its bytes."""
-    try:
-        import black
-
-        return black.format_str(source, mode=black.Mode(line_length=line_length))
-    except Exception:  # black missing or refusing: the helper is valid Python as generated
-        return source
 
 
 def project_line_length(start: Path) -> int:

@@ -15,6 +15,9 @@ def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> 
     for index, stmt in enumerate(tree.body):
         docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
             and isinstance(stmt.value.value, str)
+        future = isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+        if isinstance(stmt, ast.Import) and not future and stmt.names[0].name > missing[0]:
+            return stmt.lineno, "".join(f"import {m}\n" for m in missing)  # in sorted place
         if docstring or isinstance(stmt, (ast.Import, ast.ImportFrom)):
             line = stmt.end_lineno + 1
         else:

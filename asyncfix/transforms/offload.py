@@ -133,7 +133,7 @@ class FunctionOffloader:
                 return "it deletes a local name"
         if _escapes(stmt):
             return "it holds break or continue for a loop outside it"
-        if any(isinstance(n, ast.Return) for n in ast.walk(stmt)) and not isinstance(stmt, ast.Return):
+        if any(isinstance(n, ast.Return) for n in ast.walk(stmt)) and not _terminal(stmt):
             return "it returns from inside a block"
         lines = self.module.lines
         before = lines.line(stmt.lineno).encode("utf-8")[: stmt.col_offset]
@@ -143,12 +143,15 @@ class FunctionOffloader:
         return None
 
     def flush(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> None:
-        while run and isinstance(run[0], ast.Return):
-            self.give_up(run[0], "a return alone is not worth a thread")
-            run = run[1:]
         if not run:
             return
-        returns_at = [i for i, s in enumerate(run) if isinstance(s, ast.Return)]
+        if len(run) == 1 and isinstance(run[0], ast.Return):  # `return json.loads(raw)`
+            for finding in self.findings_in(run[0]):
+                if not any(f is not finding and _inside(finding.node, f.node)
+                           for f in self.findings_in(run[0])):
+                    self.single_call(finding, run[0])
+            return
+        returns_at = [i for i, s in enumerate(run) if _terminal(s)]
         if returns_at and returns_at[0] != len(run) - 1:  # code after a return never runs
             head, tail = run[: returns_at[0] + 1], run[returns_at[0] + 1 :]
             self.flush(head, body, in_loop)
@@ -177,7 +180,7 @@ class FunctionOffloader:
         declared = [a.arg for a in self.func.args.posonlyargs + self.func.args.args + self.func.args.kwonlyargs]
         # The coroutine's own parameters first, in its order (`self` leads), then other locals.
         params = [n for n in declared if n in wanted] + [n for n in access.reads if n in wanted and n not in declared]
-        ends_with_return = isinstance(last, ast.Return)
+        ends_with_return = _terminal(last)
         returns: list[str] = []
         if not ends_with_return:
             later = self.read_outside(run, in_loop)
@@ -190,11 +193,13 @@ class FunctionOffloader:
         offsets = self.module.offsets
         body_text = self.module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
         body_text = _reindent(body_text, indent, "    ")
-        if not body_text.endswith("\n"):
-            body_text += "\n"
+        nl = self.module.newline
+        if not body_text.endswith(("\n", "\r")):
+            body_text += nl
         if returns:
-            body_text += f"    return {', '.join(returns)}\n"
-        source = f"def {helper}({', '.join(params)}):\n{body_text}"
+            body_text += f"    return {', '.join(returns)}{nl}"
+        source = self.module.format(f"def {helper}({', '.join(params)}):\n    pass\n", "")
+        source = source[: source.rindex("pass")].rstrip(" ").replace("\n", nl) + body_text
         self.plan.helpers.append((self.module.helper_anchor(self.func), source))
         call = self.module.backend.run_in_thread(helper, params)
         if ends_with_return:
@@ -204,8 +209,9 @@ class FunctionOffloader:
         else:
             line = call
         eol = _eol(self.module.text, offsets.line_end(last.end_lineno))
+        line = self.module.format(line + "\n", indent).rstrip("\n").replace("\n", eol or "\n")
         self.plan.edits.append(Edit(offsets.line_start(start_line), offsets.line_end(last.end_lineno),
-                                    f"{indent}{line}{eol}"))
+                                    f"{line}{eol}"))
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
         return None
@@ -270,8 +276,6 @@ class FunctionOffloader:
         if inner or any(isinstance(n, ast.Await) for n in ast.walk(call)):
             self.plan.unfixable.append((finding, "its arguments block or await too"))
             return
-        if call.keywords and not self.module.backend.takes_kwargs:
-            pass  # the backend wraps kwargs in functools.partial
         text, offsets = self.module.text, self.module.offsets
         segment = lambda n: text[offsets.at(n.lineno, n.col_offset) : offsets.at(n.end_lineno, n.end_col_offset)]
         args = [segment(a) for a in call.args] + [
@@ -288,16 +292,30 @@ class FunctionOffloader:
 
 class ModuleOffloader:
     def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
-                 backend: Backend):
+                 backend: Backend, line_length: int = 88, newline: str = "\n"):
         self.text = text
         self.tree = tree
         self.lines = lines
         self.offsets = Offsets(lines)
         self.selected = selected
         self.backend = backend
+        self.line_length = line_length
+        self.newline = newline
         self.plan = Plan()
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
             n.name for n in ast.walk(tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
+
+    def format(self, code: str, indent: str) -> str:
+        """Code the rewrite generates, formatted by black at the project's line length and
+        indented to its place; the user's own lines are moved byte for byte, never reformatted."""
+        try:
+            import black
+
+            mode = black.Mode(line_length=max(20, self.line_length - len(indent.expandtabs())))
+            code = black.format_str(code, mode=mode)
+        except Exception:  # black missing or refusing: generated code is valid as it stands
+            pass
+        return "".join(indent + line if line.strip() else line for line in code.splitlines(keepends=True))
 
     def helper_name(self, base: str) -> str:
         name, n = base, 2
@@ -359,6 +377,17 @@ def _function_locals(func) -> set[str]:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
     return names
+
+
+def _terminal(stmt: ast.stmt) -> bool:
+    """A return, or a `with` block whose last statement returns and that returns nowhere else:
+    every path through it that does not raise returns."""
+    if isinstance(stmt, ast.Return):
+        return True
+    if isinstance(stmt, (ast.With,)) and stmt.body and _terminal(stmt.body[-1]):
+        returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
+        return len(returns) == 1
+    return False
 
 
 def _escapes(stmt: ast.stmt) -> bool:
