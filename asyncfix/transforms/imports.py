@@ -11,18 +11,25 @@ def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> 
     missing = sorted(modules - present)
     if not missing:
         return None
-    line = 1
+    text = "".join(f"import {m}\n" for m in missing)
+    line, first_import, plain_seen = 1, None, False
     for index, stmt in enumerate(tree.body):
         docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
             and isinstance(stmt.value.value, str)
         future = isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
-        if isinstance(stmt, ast.Import) and not future and stmt.names[0].name > missing[0]:
-            return stmt.lineno, "".join(f"import {m}\n" for m in missing)  # in sorted place
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not future and first_import is None:
+            first_import = stmt.lineno
+        if isinstance(stmt, ast.Import):
+            plain_seen = True
+            if stmt.names[0].name > missing[0]:
+                return stmt.lineno, text  # in sorted place among the plain imports
         if docstring or isinstance(stmt, (ast.Import, ast.ImportFrom)):
             line = stmt.end_lineno + 1
         else:
             break
-    return line, "".join(f"import {m}\n" for m in missing)
+    if not plain_seen and first_import is not None:
+        return first_import, text  # stdlib first, before the `from` imports
+    return line, text
 
 
 def imported_modules(tree: ast.Module) -> set[str]:

@@ -78,6 +78,18 @@ def _stmt(node: ast.stmt, out: Access, bound: set[str]) -> None:
         for alias in node.names:
             if alias.name != "*":
                 out.bind((alias.asname or alias.name).partition(".")[0], bound)
+    elif isinstance(node, ast.Match):
+        _expr(node.subject, out, bound)
+        for case in node.cases:
+            for name in sorted(pattern_names(case.pattern)):
+                out.bind(name, bound)
+            for child in ast.walk(case.pattern):  # value patterns read names: `case Color.RED`
+                if isinstance(child, ast.MatchValue):
+                    _expr(child.value, out, bound)
+            if case.guard is not None:
+                _expr(case.guard, out, bound)
+            for stmt in case.body:
+                _stmt(stmt, out, bound)
     elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
         for stmt in node.body:
             _stmt(stmt, out, bound)
@@ -153,6 +165,29 @@ def _scope_names(node: ast.AST) -> set[str]:
     return names
 
 
+def swallows(stmt: ast.With | ast.AsyncWith) -> bool:
+    """`with contextlib.suppress(...)`: the body may stop halfway without an exception."""
+    for item in stmt.items:
+        call = item.context_expr
+        if isinstance(call, ast.Call):
+            func = call.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if "suppress" in name.lower():
+                return True
+    return False
+
+
+def pattern_names(pattern: ast.AST) -> set[str]:
+    """Names a `match` pattern binds."""
+    out = set()
+    for node in ast.walk(pattern):
+        if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            out.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            out.add(node.rest)
+    return out
+
+
 def definitely_bound(statements: list[ast.stmt]) -> set[str]:
     """Names bound on every path through the statements that does not raise."""
     out: set[str] = set()
@@ -164,7 +199,7 @@ def definitely_bound(statements: list[ast.stmt]) -> set[str]:
                 for child in ast.walk(target):
                     if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
                         out.add(child.id)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        elif isinstance(stmt, (ast.With, ast.AsyncWith)) and not swallows(stmt):
             for item in stmt.items:
                 if item.optional_vars is not None:
                     out |= {c.id for c in ast.walk(item.optional_vars) if isinstance(c, ast.Name)}

@@ -9,14 +9,16 @@ rewritten keeps its bytes.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import COMPREHENSIONS, FUNCS
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.backend import Backend
-from asyncfix.transforms.names import accesses, definitely_bound
+from asyncfix.transforms.names import accesses, definitely_bound, pattern_names, swallows
 
+_BUILTINS = frozenset(dir(builtins))
 _LOOPS = (ast.For, ast.While)
 _ASYNC_NODES = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom,
                 ast.AsyncFunctionDef)
@@ -69,13 +71,17 @@ class FunctionOffloader:
     """Plans the rewrite of one coroutine (its own body, not nested functions)."""
 
     def __init__(self, module: "ModuleOffloader", func: ast.AsyncFunctionDef, helper_base: str,
-                 findings: list[RawFinding]):
+                 findings: list[RawFinding], in_class: bool = False):
         self.module = module
         self.func = func
         self.helper_base = helper_base
         self.findings = findings
         self.plan = module.plan
-        self.locals = _function_locals(func)
+        self.declared = {n for node in ast.walk(func) if isinstance(node, (ast.Global, ast.Nonlocal))
+                         for n in node.names}
+        self.locals = _function_locals(func) - self.declared
+        self.parents = _parents(func)
+        self.in_class = in_class
 
     # -- statements ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -100,8 +106,15 @@ class FunctionOffloader:
 
     def descend(self, stmt: ast.stmt, found: list[RawFinding], in_loop: bool) -> None:
         """A statement that must stay on the loop: rewrite its parts."""
+        elif_ = None
+        if isinstance(stmt, ast.If) and len(stmt.orelse) == 1 and self.is_elif(stmt.orelse[0]):
+            elif_ = stmt.orelse[0]  # `elif` is not a statement of its own: descend into it
+            inner = [f for f in found if _inside(f.node, elif_)]
+            found = [f for f in found if f not in inner]
+            self.descend(elif_, inner, in_loop)
         bodies = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
-                  if isinstance(getattr(stmt, name, None), list)]
+                  if isinstance(getattr(stmt, name, None), list)
+                  and not (elif_ is not None and name == "orelse")]
         bodies += [h.body for h in getattr(stmt, "handlers", [])]
         bodies += [c.body for c in getattr(stmt, "cases", [])]
         nested = [f for f in found if any(any(_inside(f.node, s) for s in b) for b in bodies)]
@@ -111,6 +124,24 @@ class FunctionOffloader:
         for finding in found:
             if finding not in nested:
                 self.single_call(finding, stmt)
+
+    def lone_call(self, stmt: ast.stmt) -> bool:
+        """A simple statement with one blocking call and nothing inside it that needs a helper."""
+        found = self.findings_in(stmt)
+        if len(found) != 1 or not isinstance(found[0].node, ast.Call):
+            return False
+        if not isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            return False
+        parents = _parents(stmt)
+        node = found[0].node
+        while node in parents:  # inside a comprehension or lambda: the whole statement moves
+            node = parents[node]
+            if isinstance(node, (*COMPREHENSIONS, ast.Lambda)):
+                return False
+        return True
+
+    def is_elif(self, node: ast.stmt) -> bool:
+        return isinstance(node, ast.If) and self.module.lines.line(node.lineno).lstrip().startswith("elif")
 
     def findings_in(self, stmt: ast.stmt) -> list[RawFinding]:
         return [f for f in self.findings if _inside(f.node, stmt)]
@@ -133,6 +164,8 @@ class FunctionOffloader:
                 return "it deletes a local name"
         if _escapes(stmt):
             return "it holds break or continue for a loop outside it"
+        if self.in_class and any(_private(n) for n in ast.walk(stmt)):
+            return "it uses a class-private `__name`, which only resolves inside the class"
         if any(isinstance(n, ast.Return) for n in ast.walk(stmt)) and not _terminal(stmt):
             return "it returns from inside a block"
         lines = self.module.lines
@@ -145,11 +178,13 @@ class FunctionOffloader:
     def flush(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> None:
         if not run:
             return
-        if len(run) == 1 and isinstance(run[0], ast.Return):  # `return json.loads(raw)`
+        if len(run) == 1 and (isinstance(run[0], ast.Return) or self.lone_call(run[0])):
+            # `return json.loads(raw)`, `out = subprocess.check_output(cmd)`: one call, awaited
+            # in a thread where it stands; no helper needed.
             for finding in self.findings_in(run[0]):
                 if not any(f is not finding and _inside(finding.node, f.node)
                            for f in self.findings_in(run[0])):
-                    self.single_call(finding, run[0])
+                    self.single_call(finding, run[0], whole=len(self.findings_in(run[0])) == 1)
             return
         returns_at = [i for i, s in enumerate(run) if _terminal(s)]
         if returns_at and returns_at[0] != len(run) - 1:  # code after a return never runs
@@ -175,8 +210,23 @@ class FunctionOffloader:
             return "it holds a multi-line string whose text would change with the indentation"
         access = accesses(run)
         start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
-        before = self.bound_before(start_line, in_loop)
-        wanted = {n for n in access.reads if n in self.locals and (n in access.reads_first or n in before)}
+        assigned_declared = [n for n in access.binds if n in self.declared]
+        if assigned_declared:
+            return f"it assigns `{assigned_declared[0]}`, which the coroutine declares global or nonlocal"
+        before = self.bound_before(first)
+        wanted = set()
+        for name in access.reads:
+            if name in self.locals:
+                if name in before:
+                    wanted.add(name)
+                elif name in access.reads_first:
+                    return f"`{name}` may be unbound where it starts"
+            elif name not in self.module.globals and name not in _BUILTINS or name in self.declared - self.module.globals:
+                wanted.add(name)  # a variable of an enclosing function: pass its value
+        caught = self.read_by_handlers(first)
+        leaked = [n for n in access.binds if n in caught]
+        if leaked:
+            return f"an enclosing except/finally reads `{leaked[0]}`, which it would miss if the run raised"
         declared = [a.arg for a in self.func.args.posonlyargs + self.func.args.args + self.func.args.kwonlyargs]
         # The coroutine's own parameters first, in its order (`self` leads), then other locals.
         params = [n for n in declared if n in wanted] + [n for n in access.reads if n in wanted and n not in declared]
@@ -216,18 +266,41 @@ class FunctionOffloader:
             self.plan.fixed.extend(self.findings_in(stmt))
         return None
 
-    def bound_before(self, line: int, in_loop: bool) -> set[str]:
-        """Locals that may hold a value when the run starts: parameters, anything bound above it,
-        and inside a loop anything bound in the function (an earlier iteration)."""
+    def bound_before(self, first: ast.stmt) -> set[str]:
+        """Locals certainly bound when the run starts: parameters, what every path before it binds
+        in each enclosing block, loop and `with` targets, handler names, match captures."""
         args = self.func.args
         out = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
         out |= {a.arg for a in (args.vararg, args.kwarg) if a}
-        for node in ast.walk(self.func):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and (
-                    in_loop or node.lineno < line):
-                out.add(node.id)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)) and (in_loop or node.lineno < line):
-                out |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+        node = first
+        while node is not self.func and node in self.parents:
+            parent = self.parents[node]
+            for name in ("body", "orelse", "finalbody"):
+                block = getattr(parent, name, None)
+                if isinstance(block, list) and any(s is node for s in block):
+                    out |= definitely_bound(block[: [id(s) for s in block].index(id(node))])
+            if isinstance(parent, (ast.For, ast.AsyncFor)) and any(s is node for s in parent.body):
+                out |= {n.id for n in ast.walk(parent.target) if isinstance(n, ast.Name)}
+            elif isinstance(parent, (ast.With, ast.AsyncWith)):
+                for item in parent.items:
+                    if item.optional_vars is not None:
+                        out |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
+            elif isinstance(parent, ast.ExceptHandler) and parent.name:
+                out.add(parent.name)
+            elif isinstance(parent, ast.match_case):
+                out |= pattern_names(parent.pattern)
+            node = parent
+        return out
+
+    def read_by_handlers(self, first: ast.stmt) -> set[str]:
+        """Names read by the except/finally blocks of every `try` whose body holds the run."""
+        out, node = set(), first
+        while node is not self.func and node in self.parents:
+            parent = self.parents[node]
+            if isinstance(parent, ast.Try) and any(s is node for s in parent.body):
+                for part in [*parent.handlers, *parent.finalbody]:
+                    out |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+            node = parent
         return out
 
     def read_outside(self, run: list[ast.stmt], in_loop: bool) -> set[str]:
@@ -245,13 +318,17 @@ class FunctionOffloader:
     # -- single calls -------------------------------------------------------------------------
     def sleep(self, stmt: ast.Expr, finding: RawFinding) -> None:
         call = finding.node
+        if not _non_negative_literal(call):
+            # time.sleep(-1) raises ValueError, asyncio.sleep(-1) returns: keep the call, threaded.
+            self.single_call(finding, stmt)
+            return
         offsets = self.module.offsets
         start = offsets.at(call.lineno, call.col_offset)
         func_end = offsets.at(call.func.end_lineno, call.func.end_col_offset)
         self.plan.edits.append(Edit(start, func_end, f"await {self.module.backend.sleep()}"))
         self.plan.fixed.append(finding)
 
-    def single_call(self, finding: RawFinding, stmt: ast.stmt) -> None:
+    def single_call(self, finding: RawFinding, stmt: ast.stmt, whole: bool = False) -> None:
         """`if os.path.exists(p):` in a statement that awaits: await that one call in a thread."""
         call = finding.node
         if finding.unfixable_reason or finding not in self.module.selected:
@@ -286,7 +363,16 @@ class FunctionOffloader:
             replacement = f"({replacement})"
         start = offsets.at(call.lineno, call.col_offset)
         end = offsets.at(call.end_lineno, call.end_col_offset)
-        self.plan.edits.append(Edit(start, end, replacement))
+        first, last = offsets.line_start(stmt.lineno), offsets.line_end(stmt.end_lineno)
+        new_stmt = text[first:start] + replacement + text[end:last]
+        if whole and stmt.lineno == stmt.end_lineno and max(map(len, new_stmt.splitlines())) > self.module.line_length:
+            # The line the rewrite lengthened is generated code now: black formats it.
+            indent = new_stmt[: len(new_stmt) - len(new_stmt.lstrip())]
+            eol = _eol(text, last)
+            formatted = self.module.format(new_stmt.strip() + "\n", indent).rstrip("\n")
+            self.plan.edits.append(Edit(first, last, formatted.replace("\n", eol or "\n") + eol))
+        else:
+            self.plan.edits.append(Edit(start, end, replacement))
         self.plan.fixed.append(finding)
 
 
@@ -302,6 +388,7 @@ class ModuleOffloader:
         self.line_length = line_length
         self.newline = newline
         self.plan = Plan()
+        self.globals = _module_names(tree)
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
             n.name for n in ast.walk(tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
 
@@ -336,8 +423,30 @@ class ModuleOffloader:
             own = [f for f in all_findings if _inside(f.node, func) and _innermost(f.node, func)]
             if any(f in self.selected for f in own):
                 base = f"_{func.name}_sync"
-                FunctionOffloader(self, func, base, own).run()
+                FunctionOffloader(self, func, base, own, bool(prefix)).run()
         return self.plan
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """Names bound at module level: a helper (module-level itself) sees them without parameters."""
+    from asyncfix.engine.astutil import flat_statements
+
+    out = set()
+    for stmt in flat_statements(tree.body):
+        if isinstance(stmt, (*FUNCS, ast.ClassDef)):
+            out.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
+        else:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    out.add(node.id)
+                elif isinstance(node, (*FUNCS, ast.ClassDef)):
+                    break
+    for node in ast.walk(tree):  # `global x` in any function makes x a module name
+        if isinstance(node, ast.Global):
+            out |= set(node.names)
+    return out
 
 
 def _coroutines(tree: ast.Module):
@@ -376,6 +485,8 @@ def _function_locals(func) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
+        elif isinstance(node, ast.match_case):
+            names |= pattern_names(node.pattern)
     return names
 
 
@@ -384,10 +495,25 @@ def _terminal(stmt: ast.stmt) -> bool:
     every path through it that does not raise returns."""
     if isinstance(stmt, ast.Return):
         return True
-    if isinstance(stmt, (ast.With,)) and stmt.body and _terminal(stmt.body[-1]):
+    if isinstance(stmt, ast.With) and stmt.body and _terminal(stmt.body[-1]) and not swallows(stmt):
         returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
         return len(returns) == 1
     return False
+
+
+def _non_negative_literal(call: ast.Call) -> bool:
+    if len(call.args) != 1 or call.keywords:
+        return False
+    try:
+        value = ast.literal_eval(call.args[0])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
+
+
+def _private(node: ast.AST) -> bool:
+    name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+    return name.startswith("__") and not name.endswith("__")
 
 
 def _escapes(stmt: ast.stmt) -> bool:
