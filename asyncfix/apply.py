@@ -31,14 +31,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-# A thread is not their fix: a sqlite3 connection refuses use from another thread, and both get
-# library swaps (aiosqlite, httpx.AsyncClient) of their own.
-NOT_OFFLOADED = {
-    "sqlite": "sqlite3 objects cannot cross threads; the aiosqlite rewrite is not built yet",
-    "http": "the requests -> httpx.AsyncClient rewrite is not built yet",
-}
-
-
 @dataclass
 class Rewrite:
     text: str  # the new text ("" when nothing changed)
@@ -57,7 +49,8 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
     wanted = [r for r in raws if r.match.category.name in categories]
-    selected = [r for r in wanted if r.match.category.name not in NOT_OFFLOADED]
+    # sqlite and http await library swaps of their own: a thread is not their fix.
+    selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     if not wanted:
         return Rewrite("")
     backend = Backend.detect(tree)
@@ -67,8 +60,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed])
     for raw in wanted:
         if id(raw) not in fixed_ids:
-            reason = reasons.get(id(raw)) or raw.unfixable_reason or NOT_OFFLOADED.get(
-                raw.match.category.name, "asyncfix does not rewrite it yet")
+            reason = reasons.get(id(raw)) or raw.unfixable_reason or "asyncfix does not rewrite it yet"
             out.unfixable.append(to_finding(raw, path, lines, reason))
     if not plan.edits:
         return out

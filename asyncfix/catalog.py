@@ -72,8 +72,7 @@ class Category:
     doc: Doc
     rules: tuple[Rule, ...]
     types: Types = field(default_factory=Types)
-    fixable: bool = True
-    unfixable_reason: str | None = None
+    unfixable_reason: str | None = None  # set while `apply` has no fix for the whole category
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ CATEGORY = Category(
         "    return row",
         instead="Use `aiosqlite` (`async with aiosqlite.connect(...) as db`), or run the whole "
         "connect-query-close block in a sync helper via `asyncio.to_thread`.",
-        fix_safety="Unsafe when a connection crosses threads: a `sqlite3.Connection` made on one "
+        fix_safety="Not rewritten yet: a thread is not the fix, since a `sqlite3.Connection` made on one "
+        "thread refuses use from another (`check_same_thread`); the aiosqlite rewrite is planned. "
+        "When it comes: unsafe when a connection crosses threads: a `sqlite3.Connection` made on one "
         "thread refuses use from another (`check_same_thread`). Only blocks that create and "
         "close their connection are moved; `with sqlite3.connect()` commits where "
         "`async with aiosqlite.connect()` does not, so that rewrite adds the commit.",
@@ -33,6 +35,7 @@ CATEGORY = Category(
         Rule(code="AF302", message="`{name}` runs a SQLite operation on the event loop",
              methods={CONNECTION: (ANY,), CURSOR: (ANY,)}),
     ),
+    unfixable_reason="sqlite3 objects cannot cross threads; the aiosqlite rewrite is not built yet",
     types=Types(
         returns={
             "sqlite3.connect": CONNECTION,

@@ -244,7 +244,7 @@ class FunctionWalker:
             return
         if _non_blocking(node, rule):
             return
-        reason = rule.unfixable
+        reason = rule.unfixable or match.category.unfixable_reason
         if reason is None and in_lambda:
             reason = "the call is inside a lambda, where `await` cannot go"
         if (reason is None and match.category.name == "sqlite" and isinstance(receiver, Inst)
