@@ -365,8 +365,8 @@ class FunctionOffloader:
         end = offsets.at(call.end_lineno, call.end_col_offset)
         first, last = offsets.line_start(stmt.lineno), offsets.line_end(stmt.end_lineno)
         new_stmt = text[first:start] + replacement + text[end:last]
-        if whole and stmt.lineno == stmt.end_lineno and max(map(len, new_stmt.splitlines())) > self.module.line_length:
-            # The line the rewrite lengthened is generated code now: black formats it.
+        if whole and (stmt.lineno != stmt.end_lineno or max(map(len, new_stmt.splitlines())) > self.module.line_length):
+            # The statement is generated code now (the call's lines were joined): black formats it.
             indent = new_stmt[: len(new_stmt) - len(new_stmt.lstrip())]
             eol = _eol(text, last)
             formatted = self.module.format(new_stmt.strip() + "\n", indent).rstrip("\n")
