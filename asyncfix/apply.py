@@ -181,3 +181,12 @@ def apply_file(path: Path, shown: str, catalog: Catalog, categories: set[str], w
         if write:
             write_atomic(path, source.encode(result.text))
     return out
+
+
+def fixed_example(category, catalog: Catalog) -> tuple[str, str] | None:
+    """A category's documented example as a module, and what `apply` makes of it (None when the
+    category has no fix yet). `explain` shows both, so the docs cannot drift from the tool."""
+    doc = category.doc
+    before = (doc.imports + "\n\n\n" if doc.imports else "") + doc.example.replace("@app.post('/process')\n", "") + "\n"
+    result = rewrite(before, "example.py", catalog, {category.name})
+    return (before, result.text) if result.text else None

@@ -22,6 +22,7 @@ class Doc:
     example: str
     instead: str
     fix_safety: str
+    imports: str = ""  # what the example needs imported, to show `apply`'s fix of it
 
 
 @dataclass(frozen=True)

@@ -188,15 +188,26 @@ def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code 
             break
     else:
         raise fail(f"unknown category or code {name!r}; see `asyncfix categories`")
+    from asyncfix.apply import fixed_example
+
     doc = cat.doc
     rules = "\n".join(f"  {r.code}  {r.message.format(name='<call>')}" for r in cat.rules)
     example = "\n".join("    " + line for line in doc.example.splitlines())
+    pair = fixed_example(cat, Catalog(CATEGORIES))
+    if pair is None:
+        fix = f"`asyncfix apply` leaves these calls as they are for now: {cat.unfixable_reason}."
+    else:
+        fix = "`asyncfix apply` rewrites\n\n" + _indent(pair[0]) + "\n\ninto\n\n" + _indent(pair[1])
     typer.echo(
         f"# {cat.name} ({cat.title}, checklist {cat.section})\n\n"
         f"## What it does\n{doc.what}\n\n## Why is this bad?\n{doc.why}\n\n"
         f"## Example\n{example}\n\n## Use instead\n{doc.instead}\n\n"
-        f"## Fix safety\n{doc.fix_safety}\n\n## Codes\n{rules}\n"
+        f"## Fix\n{fix}\n\n## Fix safety\n{doc.fix_safety}\n\n## Codes\n{rules}\n"
     )
+
+
+def _indent(code: str) -> str:
+    return "\n".join("    " + line if line.strip() else "" for line in code.rstrip("\n").splitlines())
 
 
 def main() -> None:

@@ -153,3 +153,17 @@ def test_console_script_runs(project):
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert proc.returncode == 1
     assert proc.stdout.startswith("app.py:4:5: AF501")
+
+
+def test_explain_shows_the_fix_apply_makes(cli, catalog):
+    from asyncfix.apply import fixed_example
+
+    for cat in catalog.categories.values():
+        text = cli("explain", cat.name).stdout
+        if cat.unfixable_reason:
+            assert "`asyncfix apply` leaves these calls as they are for now" in text
+            continue
+        before, after = fixed_example(cat, catalog)
+        compile(after, cat.name, "exec")
+        assert "await" in after and after != before
+        assert "## Fix\n`asyncfix apply` rewrites" in text

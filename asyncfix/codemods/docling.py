@@ -25,6 +25,7 @@ CATEGORY = Category(
         "true parallelism.",
         fix_safety="Safe: the same code runs in a worker thread with the same arguments; results and "
         "exceptions propagate through the await unchanged.",
+        imports="from docling.document_converter import DocumentConverter",
     ),
     rules=(
         Rule(

@@ -29,6 +29,7 @@ CATEGORY = Category(
         "Unsafe without care: httpx does not follow redirects by default, has a 5 s "
         "default timeout, no `.ok`, and different exceptions; the rewrite keeps requests' "
         "behaviour explicitly and leaves sessions created outside the coroutine alone.",
+        imports="import requests",
     ),
     rules=(
         Rule(

@@ -28,6 +28,7 @@ CATEGORY = Category(
         "the loop stays free while they run.",
         fix_safety="Safe: the same calls run in a worker thread; an image object created and used "
         "inside the helper never crosses threads.",
+        imports="from PIL import Image",
     ),
     rules=(
         Rule(

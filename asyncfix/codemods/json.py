@@ -21,6 +21,7 @@ CATEGORY = Category(
         "yields every 5 ms.",
         fix_safety="Safe for behaviour (same output, same exceptions). The loop's worst stall is "
         "only shortened where the encoder lets go of the GIL; the rewrite notes say so.",
+        imports="import json",
     ),
     rules=(
         Rule(

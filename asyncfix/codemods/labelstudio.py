@@ -23,6 +23,7 @@ CATEGORY = Category(
         "API with `httpx.AsyncClient`.",
         fix_safety="Safe: the same SDK calls run in a worker thread; the client is created "
         "inside the helper or is thread-safe `requests` state.",
+        imports="from label_studio_sdk import Client\n\nLABEL_STUDIO_URL, API_KEY = 'http://localhost:8080', 'key'",
     ),
     rules=(
         Rule(

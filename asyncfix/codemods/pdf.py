@@ -23,6 +23,7 @@ CATEGORY = Category(
         fix_safety="Safe: the same code runs in a worker thread. pypdf and pdfplumber are pure "
         "Python: the loop stays responsive (the GIL switches every 5 ms) though throughput does "
         "not improve.",
+        imports="from pypdf import PdfReader",
     ),
     rules=(
         Rule(

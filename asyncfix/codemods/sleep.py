@@ -17,6 +17,7 @@ CATEGORY = Category(
         "code), which lets other tasks run meanwhile.",
         fix_safety="Safe: same delay; the only difference is that other tasks run while this one "
         "sleeps, and the sleep becomes a cancellation point.",
+        imports="import time",
     ),
     rules=(
         Rule(code="AF501", message="`{name}` blocks the event loop; use `await asyncio.sleep`",

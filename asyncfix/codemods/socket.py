@@ -22,6 +22,7 @@ CATEGORY = Category(
         "sync helper via `asyncio.to_thread`.",
         fix_safety="Safe through `asyncio.to_thread` when the socket is created and closed "
         "inside the helper.",
+        imports="import socket",
     ),
     rules=(
         Rule(

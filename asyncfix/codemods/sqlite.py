@@ -28,6 +28,7 @@ CATEGORY = Category(
         "thread refuses use from another (`check_same_thread`). Only blocks that create and "
         "close their connection are moved; `with sqlite3.connect()` commits where "
         "`async with aiosqlite.connect()` does not, so that rewrite adds the commit.",
+        imports="import sqlite3",
     ),
     rules=(
         Rule(code="AF301", message="`{name}` opens a SQLite database on the event loop",

@@ -21,6 +21,7 @@ CATEGORY = Category(
         "different API is acceptable.",
         fix_safety="Safe through `asyncio.to_thread`: the same call, arguments, return value and "
         "exceptions, from a worker thread.",
+        imports="import subprocess",
     ),
     rules=(
         Rule(

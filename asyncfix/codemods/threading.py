@@ -23,6 +23,7 @@ CATEGORY = Category(
         fix_safety="Waits on events, queues, threads and futures are safe through "
         "`asyncio.to_thread`. Lock acquisition is not fixed: a lock acquired in a worker thread "
         "is owned by that thread.",
+        imports="import queue",
     ),
     rules=(
         Rule(

@@ -29,6 +29,11 @@ def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> 
             break
     if not plain_seen and first_import is not None:
         return first_import, text  # stdlib first, before the `from` imports
+    if first_import is None:
+        # The module imported nothing: keep PEP 8's blank lines before what follows.
+        following = next((s for s in tree.body if s.lineno >= line), None)
+        if following is not None:
+            text += "\n\n" if isinstance(following, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else "\n"
     return line, text
 
 

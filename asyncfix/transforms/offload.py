@@ -95,6 +95,12 @@ class FunctionOffloader:
                 self.flush(run, body, in_loop)
                 run = []
                 self.sleep(stmt, found[0])
+            elif found and all(self.literal_sleep(f) for f in found):
+                # `while not done(): time.sleep(1)`: the sleep becomes async where it stands
+                # rather than the loop holding a worker thread for its whole run.
+                self.flush(run, body, in_loop)
+                run = []
+                self.descend(stmt, found, in_loop)
             elif found and self.extractable(stmt, found) is None:
                 run.append(stmt)
             else:
@@ -124,6 +130,10 @@ class FunctionOffloader:
         for finding in found:
             if finding not in nested:
                 self.single_call(finding, stmt)
+
+    def literal_sleep(self, finding: RawFinding) -> bool:
+        return (finding.match.category.name == "sleep" and isinstance(finding.node, ast.Call)
+                and _non_negative_literal(finding.node) and finding in self.module.selected)
 
     def lone_call(self, stmt: ast.stmt) -> bool:
         """A simple statement with one blocking call and nothing inside it that needs a helper."""
