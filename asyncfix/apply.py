@@ -22,7 +22,8 @@ from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
 from asyncfix.transforms.backend import Backend
-from asyncfix.transforms.imports import import_insertion, imported_modules
+from asyncfix.transforms.imports import (import_insertion, import_removals, imported_modules,
+                                         unused_by_rewrite)
 from asyncfix.transforms.offload import ModuleOffloader
 
 if sys.version_info >= (3, 11):
@@ -77,11 +78,29 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         line, lines_text = insertion
         offset = sum(len(x) for x in lines.lines[: line - 1])
         edits.append((offset, offset, lines_text.replace("\n", newline)))
-    new = text
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        new = new[:start] + replacement + new[end:]
+    new = _apply_edits(text, edits)
+    try:  # imports the rewrite itself left unused go; the user's own unused imports stay
+        new_tree = parse(new, path)
+    except SyntaxError:
+        out.text = new  # verification reports it
+        return out
+    unused = unused_by_rewrite(tree, new_tree)
+    if unused:
+        starts = [0]
+        for line in lines.lines:
+            starts.append(starts[-1] + len(line))
+        for stmt in import_removals(tree, unused):
+            if lines.line(stmt.lineno).strip().startswith(("import ", "from ")) and stmt.lineno == stmt.end_lineno:
+                edits.append((starts[stmt.lineno - 1], starts[stmt.lineno], ""))
+        new = _apply_edits(text, edits)
     out.text = new
     return out
+
+
+def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
 
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],

@@ -27,7 +27,6 @@ SOURCE = textwrap.dedent("""\
 EXPECTED = textwrap.dedent("""\
     import asyncio
     import json
-    import time
 
 
     async def save(data, path):

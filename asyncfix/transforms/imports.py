@@ -44,3 +44,35 @@ def imported_modules(tree: ast.Module) -> set[str]:
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if "." not in a.name}
     return out
+
+
+def unused_by_rewrite(old: ast.Module, new: ast.Module) -> set[str]:
+    """Names imported at module level that the old code used and the new code no longer does:
+    the rewrite made them unused (`import time` once every `time.sleep` became async)."""
+    def uses(tree: ast.Module) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                counts[node.id] = counts.get(node.id, 0) + 1
+        return counts
+
+    before, after = uses(old), uses(new)
+    imported = set()
+    for stmt in new.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and len(stmt.names) == 1:
+            alias = stmt.names[0]
+            if alias.name != "*":
+                imported.add((alias.asname or alias.name).partition(".")[0])
+    return {name for name in imported if before.get(name) and not after.get(name)}
+
+
+def import_removals(tree: ast.Module, names: set[str]) -> list[ast.stmt]:
+    """The single-name module-level import statements binding ``names`` (a statement importing
+    several names is left alone: the rewrite never needs to split one)."""
+    out = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and len(stmt.names) == 1:
+            alias = stmt.names[0]
+            if (alias.asname or alias.name).partition(".")[0] in names:
+                out.append(stmt)
+    return out
