@@ -177,8 +177,9 @@ class FileResult:
     error: str | None = None
 
 
-def apply_file(path: Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
+def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
                line_length: int) -> FileResult:
+    path = Path(path)
     try:
         source = SourceFile.read(path)
     except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:

@@ -41,7 +41,7 @@ class Rule:
     methods: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     method_names: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
-    upstream: tuple[str, ...] = ()  # ruff / flake8-async codes whose `# noqa` also silences it
+    upstream: tuple[str, ...] = ()  # ruff / flake8-async codes: their noqa comments silence it too
     skip_literal_args: bool = False  # json: a literal argument is too small to matter
     requires_import: str | None = None  # method_names only count where this module is imported
     first_arg_in: tuple[str, ...] = ()  # method_names only count with one of these literal args

@@ -64,14 +64,17 @@ def _categories(selected: list[str], catalog: Catalog) -> set[str]:
 
 
 def _display(root: Path):
-    cwd = Path.cwd()
+    """Paths as shown (and cached): relative to the working directory, with forward slashes."""
+    cwd = os.getcwd()
+    prefix = cwd.rstrip(os.sep) + os.sep
 
-    def show(path: Path) -> str:
-        absolute = path if path.is_absolute() else cwd / path
-        try:
-            return absolute.relative_to(cwd).as_posix()
-        except ValueError:
-            return os.path.relpath(absolute, cwd) if absolute.anchor == cwd.anchor else str(path)
+    def show(path) -> str:
+        text = os.path.normpath(os.path.join(cwd, path))
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+        else:
+            text = os.path.relpath(text, cwd)
+        return text.replace(os.sep, "/")
 
     return show
 

@@ -74,7 +74,7 @@ def _walk(folder: str, memo: dict[str, bool]) -> list[str]:
     return out
 
 
-def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None) -> list[Path]:
+def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None) -> list[str]:
     """Python files under ``paths``. A file named explicitly is always included.
 
     An exclude glob matches the path relative to the folder given or to ``root`` (the project
@@ -83,13 +83,13 @@ def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None =
     """
     root_dir = os.path.abspath(root) if root is not None else None
     exclude = tuple(exclude)
-    found: dict[Path, None] = {}
+    found: dict[str, None] = {}
     memo: dict[str, bool] = {}
     for given in paths:
         if not given.exists():
             raise DiscoveryError(f"{given}: no such file or directory")
         if given.is_file():
-            found[given] = None
+            found[str(given)] = None
             continue
         base = str(given)
         listed = _git_files(base)
@@ -104,5 +104,5 @@ def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None =
                     os.path.relpath(os.path.join(os.path.abspath(base), rel), root_dir).replace(os.sep, "/"),
                     exclude))):
                 continue
-            found[given / rel] = None
+            found[os.path.join(base, rel)] = None  # strings: a Path per file costs more than the scan
     return list(found)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 from asyncfix.cache import Cache, content_hash
@@ -45,7 +44,7 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def check_files(files: list[Path], display: Callable[[Path], str], extra: dict[str, str],
+def check_files(files: list[str], display: Callable[[str], str], extra: dict[str, str],
                 jobs: int, cache: Cache) -> CheckResult:
     result = CheckResult(files=len(files))
     pending: list[tuple[list[tuple[str, str, os.stat_result]], Future | list]] = []
