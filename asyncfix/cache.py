@@ -42,6 +42,10 @@ class Cache:
             return None
         return self._result(entry)
 
+    def digest(self, path: str) -> str | None:
+        entry = self.entries.get(path)
+        return entry[2] if entry is not None else None
+
     def get(self, path: str, digest: str, stat: os.stat_result | None = None):
         entry = self.entries.get(path)
         if entry is None or entry[2] != digest:

@@ -1,7 +1,7 @@
 """Runs the engine over many files: cache look-ups in this process, analysis in worker processes.
 
-Work is handed to the workers in batches as soon as it is found, so reading and hashing here
-overlaps with analysis there; no worker is started when everything comes from the cache.
+Work is handed to the workers in batches as soon as it is found; no worker is started when
+everything comes from the cache.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError, Finding
 
-BATCH = 24  # files per hand-off: large enough to amortise the pickling, small enough to balance
+BATCH = 48  # files per hand-off: large enough to amortise the round trip, small enough to balance
 _catalog: Catalog | None = None
 
 
@@ -33,8 +33,25 @@ def _init_worker(extra: dict[str, str]) -> None:
     _catalog = Catalog(CATEGORIES, extra)
 
 
-def _analyze_batch(batch: list[tuple[str, bytes]]) -> list[list[Finding] | FileError]:
-    return [analyze_bytes(data, shown, _catalog) for shown, data in batch]
+def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object]]:
+    """Read, hash and analyse files in a worker: (digest, outcome) per file, outcome None when
+    the digest equals the cached one (the file was touched, not changed)."""
+    out = []
+    for path, shown, known in batch:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            out.append(("", FileError(shown, f"cannot read: {exc.strerror or exc}")))
+            continue
+        digest = content_hash(data)
+        if digest == known:
+            out.append((digest, None))
+        elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
+            out.append((digest, []))
+        else:
+            out.append((digest, analyze_bytes(data, shown, _catalog)))
+    return out
 
 
 def default_jobs() -> int:
@@ -46,10 +63,12 @@ def default_jobs() -> int:
 
 def check_files(files: list[str], display: Callable[[str], str], extra: dict[str, str],
                 jobs: int, cache: Cache) -> CheckResult:
+    """This process only stats files and looks them up in the cache; reading, hashing and
+    analysis happen in the workers, so the two cores do the work and this one hands it out."""
     result = CheckResult(files=len(files))
-    pending: list[tuple[list[tuple[str, str, os.stat_result]], Future | list]] = []
-    batch: list[tuple[str, bytes]] = []
-    meta: list[tuple[str, str, os.stat_result]] = []
+    pending: list[tuple[list[tuple[str, os.stat_result]], Future | list]] = []
+    batch: list[tuple[str, str, str | None]] = []
+    meta: list[tuple[str, os.stat_result]] = []
     pool: ProcessPoolExecutor | None = None
     local_ready = False  # this process's catalog, built for this run's extras
 
@@ -79,33 +98,26 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
             shown = display(path)
             try:
                 stat = os.stat(path)
-                cached = cache.by_stat(shown, stat)
-                if cached is None:
-                    with open(path, "rb") as handle:
-                        data = handle.read()
             except OSError as exc:
                 result.errors.append(FileError(shown, f"cannot read: {exc.strerror or exc}"))
                 continue
+            cached = cache.by_stat(shown, stat)
             if cached is not None:
                 collect(cached)
                 continue
-            digest = content_hash(data)
-            cached = cache.get(shown, digest, stat)
-            if cached is not None:
-                collect(cached)
-            elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
-                cache.put(shown, digest, [], stat)
-            else:
-                batch.append((shown, data))
-                meta.append((shown, digest, stat))
-                if len(batch) >= BATCH:
-                    hand_off(final=False)
+            batch.append((path, shown, cache.digest(shown)))
+            meta.append((shown, stat))
+            if len(batch) >= BATCH:
+                hand_off(final=False)
         hand_off(final=True)
         for metas, outcomes in pending:
             if isinstance(outcomes, Future):
                 outcomes = outcomes.result()
-            for (shown, digest, stat), outcome in zip(metas, outcomes):
-                cache.put(shown, digest, outcome, stat)
+            for (shown, stat), (digest, outcome) in zip(metas, outcomes):
+                if outcome is None:
+                    outcome = cache.get(shown, digest, stat)
+                elif digest:
+                    cache.put(shown, digest, outcome, stat)
                 collect(outcome)
     finally:
         if pool is not None:
