@@ -215,15 +215,18 @@ def _returns_trigger(text: str, block: Block, triggers) -> bool:
 
 
 
-def _import_pattern(catalog: Catalog) -> re.Pattern:
-    """Import statements that can bind a catalog name (`from typing import ...` cannot).
+_IMPORTS: dict[int, tuple[Catalog, re.Pattern]] = {}
 
-    re.compile's own cache is keyed by the pattern text, so each catalog's pattern is built once.
-    """
-    roots = "|".join(sorted(map(re.escape, catalog.roots)))
-    return re.compile(
-        rf"[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
-        rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))")
+
+def _import_pattern(catalog: Catalog) -> re.Pattern:
+    """Import statements that can bind a catalog name (`from typing import ...` cannot)."""
+    found = _IMPORTS.get(id(catalog))
+    if found is None or found[0] is not catalog:  # an id may be reused once a catalog is gone
+        roots = "|".join(sorted(map(re.escape, catalog.roots)))
+        found = _IMPORTS[id(catalog)] = (catalog, re.compile(
+            rf"[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
+            rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))"))
+    return found[1]
 
 
 _DOTTED: dict[tuple[str, frozenset], str] = {}
