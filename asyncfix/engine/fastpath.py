@@ -95,13 +95,22 @@ def _continued(text: str, at: int) -> bool:
     return j >= 0 and j < at - 1 and text[j] == "\\"
 
 
-def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()):
+def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), imported=None):
     """What a function must mention to be worth parsing: a name bound to a catalog function or
     type, a catalog module followed by one of its catalog attributes (`os.remove`, not
     `os.environ`), a builtin like `open`, a local import, or something this module makes from
     those: a module-level object (`client = httpx.Client()`), an attribute chain some function
     assigns (`app.state.converter = DocumentConverter()`), a function whose return annotation
     names a catalog type."""
+    words, dotted, modules = imported or imported_names(text, catalog)
+    if words is None:
+        return _EVERYTHING
+    return _with_module_objects(text, blocks, set(words), set(dotted), modules)
+
+
+def imported_names(text: str, catalog: Catalog):
+    """(words, dotted patterns, modules) the module's imports make triggers; (None, ...) when a
+    star import binds names we cannot list."""
     words = {"open", "input", "import", *catalog.method_names}
     dotted: set[str] = set()
     modules: dict[str, frozenset[str]] = {}  # `import os`: os -> the attributes that matter
@@ -127,7 +136,7 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()):
                 local = bound or qual
             elif name == "*":
                 if catalog.children(module) is None:  # cannot list what it binds: keep all
-                    return _EVERYTHING
+                    return None, None, None
                 words.update(catalog.names_in_module(module))
                 continue
             else:
@@ -141,6 +150,24 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = ()):
             else:
                 dotted.add(_dotted(local, children))
                 modules[local] = children
+    return frozenset(words), frozenset(dotted), modules
+
+
+def mentions_beyond_imports(text: str, pattern: re.Pattern) -> bool:
+    """Whether a trigger occurs anywhere but in a module-level import line. When none does, no
+    function can mention one and no module-level object can be made from one: nothing to parse."""
+    for found in pattern.finditer(text):
+        line = text.rfind("\n", 0, found.start()) + 1
+        if not _TOP_IMPORT.match(text, line):
+            return True
+    return False
+
+
+_TOP_IMPORT = re.compile(r"(?:import|from)[ \t]")
+_INDENTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from[ \t][\w.]+[ \t]+import)[ \t]")  # a local import
+
+
+def _with_module_objects(text: str, blocks, words: set[str], dotted: set[str], modules):
     base = _pattern(words, dotted)  # the same imports give the same pattern: cached
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
     classes = {b.name for b in blocks if b.kind == "class" and base.search(text, b.start, b.end)}
@@ -267,6 +294,10 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         return None
     if "\r" in text and re.search(r"\r(?!\n)", text):
         return text  # old Mac line ends: the scans below assume "\n"; parse it all
+    imported = imported_names(text, catalog)
+    if imported[0] is not None and not _INDENTED_IMPORT.search(text) and not mentions_beyond_imports(
+            text, _pattern(imported[0] - {"import"}, imported[1])):
+        return None
     blocks = def_blocks(text)
     triggers: list[re.Pattern] = []  # built on first need: most files never get that far
 
@@ -280,7 +311,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     def mentioned(block: Block) -> bool:
         if id(block) not in mentions:
             if not triggers:
-                triggers.append(trigger_pattern(text, catalog, blocks))
+                triggers.append(trigger_pattern(text, catalog, blocks, imported))
             mentions[id(block)] = triggers[0].search(text, block.start, block.end) is not None
         return mentions[id(block)]
 
