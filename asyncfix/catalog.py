@@ -251,7 +251,7 @@ class Catalog:
     def roots(self) -> frozenset[str]:
         """Top-level module names that lead to catalog entries (aliases included)."""
         return frozenset(p.partition(".")[0] for p in self._prefixes) | frozenset(
-            a.partition(".")[0] for a in MODULE_ALIASES)
+            a.partition(".")[0] for a in MODULE_ALIASES) | {"builtins"}
 
     def mentions(self, qual: str) -> bool:
         """Whether a qualified name is, or leads to, anything the catalog knows."""

@@ -47,3 +47,15 @@ def test_broken_file_is_an_error_not_a_crash(catalog):
     result = analyze_bytes(path.read_bytes(), path.name, catalog)
     assert isinstance(result, FileError)
     assert result.message.startswith("syntax error")
+
+
+@pytest.mark.parametrize("source", [
+    "import builtins\n\nasync def f(p):\n    return builtins.open(p)\n",
+    "class A:\n    def open(self):\n        pass\n\nasync def f(a, user_input):\n    a.open()\n    reopen(user_input)\n",
+    "import os\n\nasync def f(p):\n    return os.environ[p]\n",
+    "from tempfile import *\n\nasync def f():\n    return mkdtemp()\n",
+])
+def test_fast_path_equals_full_parse_on_edge_cases(source, catalog):
+    from asyncfix.engine.file import analyze_source
+
+    assert analyze_source(source, "x.py", catalog) == analyze_source(source, "x.py", catalog, fast=False)

@@ -141,6 +141,9 @@ def imported_names(text: str, catalog: Catalog):
                 continue
             else:
                 qual, local = f"{module}.{name}", bound or name
+            if qual == "builtins":  # `builtins.open(p)`
+                dotted.add(_dotted(local, _BUILTIN_WORDS))
+                continue
             if not catalog.mentions(qual):
                 continue
             children = catalog.children(qual)
@@ -158,7 +161,29 @@ def mentions_beyond_imports(text: str, pattern: re.Pattern) -> bool:
     function can mention one and no module-level object can be made from one: nothing to parse."""
     for found in pattern.finditer(text):
         line = text.rfind("\n", 0, found.start()) + 1
-        if not _TOP_IMPORT.match(text, line):
+        if not _TOP_IMPORT.match(text, line) and not _attribute_named_like_builtin(text, found):
+            return True
+    return False
+
+
+_BUILTIN_WORDS = frozenset({"open", "input"})
+
+
+def _attribute_named_like_builtin(text: str, found: re.Match) -> bool:
+    """`self.open(...)`, `reopen`, `user_input`: not the builtin. The pattern has no leading `\\b`
+    (for speed), so this is checked per match instead."""
+    at = found.start()
+    return found.group() in _BUILTIN_WORDS and at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_.")
+
+
+def found_in(pattern, text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether a trigger occurs in ``text[start:end]`` (a name that only looks like a builtin
+    does not count)."""
+    if isinstance(pattern, Triggers):
+        return found_in(pattern.base, text, start, end) or found_in(pattern.extra, text, start, end)
+    end = len(text) if end is None else end
+    for found in pattern.finditer(text, start, end):
+        if not _attribute_named_like_builtin(text, found):
             return True
     return False
 
@@ -170,7 +195,7 @@ _INDENTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from[ \t][\w.]+[ \t]+import)[ 
 def _with_module_objects(text: str, blocks, words: set[str], dotted: set[str], modules):
     base = _pattern(words, dotted)  # the same imports give the same pattern: cached
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
-    classes = {b.name for b in blocks if b.kind == "class" and base.search(text, b.start, b.end)}
+    classes = {b.name for b in blocks if b.kind == "class" and found_in(base, text, b.start, b.end)}
     names = _Names(words | classes, modules)
     extra_words: set[str] = set()
     extra_dotted: set[str] = set()
@@ -312,7 +337,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         if id(block) not in mentions:
             if not triggers:
                 triggers.append(trigger_pattern(text, catalog, blocks, imported))
-            mentions[id(block)] = triggers[0].search(text, block.start, block.end) is not None
+            mentions[id(block)] = found_in(triggers[0], text, block.start, block.end)
         return mentions[id(block)]
 
     def relevant_class(block: Block, seen: frozenset = frozenset()) -> bool:
@@ -412,7 +437,7 @@ def _members(text: str, block: Block, triggers) -> tuple[str, list[Member], set[
             break
         pos = item.end
         if item.kind == "def":
-            members.append(Member(text, item, triggers.search(text, item.start, item.end) is not None,
+            members.append(Member(text, item, found_in(triggers, text, item.start, item.end),
                                   _returns_trigger(text, item, triggers)))
     return indent, members, attrs
 
