@@ -21,7 +21,7 @@ from asyncfix.engine.file import raw_findings, to_finding
 from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
-from asyncfix.transforms.backend import Backend
+from asyncfix.transforms.backend import POOL, Backend
 from asyncfix.transforms.imports import (import_insertion, import_removals, imported_modules,
                                          unused_by_rewrite)
 from asyncfix.transforms.offload import ModuleOffloader
@@ -44,7 +44,7 @@ class VerifyError(Exception):
 
 
 def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
-            line_length: int = 88) -> Rewrite:
+            line_length: int = 88, offload: str = "thread") -> Rewrite:
     """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``)."""
     tree = parse(text, path)
     lines = Lines(text)
@@ -55,7 +55,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     if not wanted:
         return Rewrite("")
     backend = Backend.detect(tree)
-    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline).run(raws)
+    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
     out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed])
@@ -73,6 +73,10 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         lead = "" if anchor == 0 or text[anchor - 1] in "\r\n" else newline
         block = lead + "".join(newline * 2 + s for s in sources)
         edits.append((anchor, anchor, block))
+    if backend.process_pool and POOL not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+        backend.need("concurrent.futures")
+        at = _after_imports(tree, lines)
+        edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor(){newline}{newline}{newline}"))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:
         line, lines_text = insertion
@@ -97,6 +101,16 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     return out
 
 
+def _after_imports(tree: ast.Module, lines: Lines) -> int:
+    """Offset of the first top-level statement after the docstring and the imports."""
+    for index, stmt in enumerate(tree.body):
+        docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+        if not (docstring or isinstance(stmt, (ast.Import, ast.ImportFrom))):
+            first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+            return sum(len(x) for x in lines.lines[: first - 1])
+    return len(lines.text)
+
+
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         text = text[:start] + replacement + text[end:]
@@ -104,16 +118,16 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
-                    newline: str = "\n", line_length: int = 88) -> Rewrite:
-    result = rewrite(text, path, catalog, categories, newline, line_length)
+                    newline: str = "\n", line_length: int = 88, offload: str = "thread") -> Rewrite:
+    result = rewrite(text, path, catalog, categories, newline, line_length, offload)
     if not result.text:
         return result
-    _verify(text, result, path, catalog, categories, newline, line_length)
+    _verify(text, result, path, catalog, categories, newline, line_length, offload)
     return result
 
 
 def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
-            newline: str, line_length: int) -> None:
+            newline: str, line_length: int, offload: str) -> None:
     new = result.text
     try:
         new_tree = parse(new, path)
@@ -138,7 +152,7 @@ def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: 
         extra = new_keys - (old_keys - fixed)
         missing = (old_keys - fixed) - new_keys
         raise VerifyError(f"re-analysis disagrees: new {sorted(extra)[:3]}, lost {sorted(missing)[:3]}")
-    again = rewrite(new, path, catalog, categories, newline, line_length)
+    again = rewrite(new, path, catalog, categories, newline, line_length, offload)
     if again.text and again.text != new:
         raise VerifyError("a second pass would change the file again")
 
@@ -178,7 +192,7 @@ class FileResult:
 
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
-               line_length: int) -> FileResult:
+               line_length: int, offload: str = "thread") -> FileResult:
     path = Path(path)
     try:
         source = SourceFile.read(path)
@@ -188,7 +202,8 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
     if "async" not in source.text:
         return out
     try:
-        result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length)
+        result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
+                                 offload)
     except SyntaxError as exc:
         out.error = f"syntax error: {exc.msg} (line {exc.lineno})"
         return out

@@ -118,6 +118,7 @@ def check(
 
 class Offload(str, Enum):
     thread = "thread"
+    process = "process"
 
 
 @app.command()
@@ -150,7 +151,7 @@ def apply(
     color = sys.stdout.isatty()
     changed, errors, fixed, left = 0, 0, 0, []
     for path in files:
-        result = apply_file(path, show(path), catalog, wanted, not dry_run, line_length)
+        result = apply_file(path, show(path), catalog, wanted, not dry_run, line_length, offload.value)
         if result.error:
             errors += 1
             typer.echo(f"asyncfix: error: {result.shown}: {result.error}", err=True)

@@ -117,3 +117,56 @@ def test_category_moves_only_that_category(tmp_path, monkeypatch, cli):
     assert cli("apply", "-c", "sleep", "app.py").exit_code == 0
     text = (tmp_path / "app.py").read_text()
     assert "await asyncio.sleep(0.1)" in text and "with open(path, \"w\") as f:\n        json.dump" in text
+
+
+def test_offload_process_only_for_cpu_bound_helpers(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(textwrap.dedent("""\
+        from PIL import Image
+
+
+        async def shrink(src, dest):
+            img = Image.open(src)
+            img.thumbnail((64, 64))
+            img.save(dest)
+            return dest
+
+
+        async def remember(self, src):
+            img = Image.open(src)
+            img.save(self.cache_path)
+            return img.size
+    """))
+    assert cli("apply", "--offload", "process", "app.py").exit_code == 0
+    assert (tmp_path / "app.py").read_text() == textwrap.dedent("""\
+        import asyncio
+        import concurrent.futures
+        from PIL import Image
+
+
+        _ASYNCFIX_PROCESS_POOL = concurrent.futures.ProcessPoolExecutor()
+
+
+        async def shrink(src, dest):
+            await asyncio.get_running_loop().run_in_executor(
+                _ASYNCFIX_PROCESS_POOL, _shrink_sync, src, dest
+            )
+            return dest
+
+
+        def _shrink_sync(src, dest):
+            img = Image.open(src)
+            img.thumbnail((64, 64))
+            img.save(dest)
+
+
+        async def remember(self, src):
+            img = await asyncio.to_thread(_remember_sync, self, src)
+            return img.size
+
+
+        def _remember_sync(self, src):
+            img = Image.open(src)
+            img.save(self.cache_path)
+            return img
+    """)

@@ -128,3 +128,32 @@ def test_pillow_resize(tmp_path, catalog):
             return small.size, small.getpixel((7, 7))
     """)
     run_both(source, tmp_path, catalog, lambda m: m.shrink())
+
+
+def test_process_offload_pillow(tmp_path, catalog):
+    """`--offload process`: the CPU-bound helper runs in the module's process pool."""
+    pytest.importorskip("PIL")
+    source = textwrap.dedent("""\
+        from PIL import Image
+
+        async def shrink(side):
+            img = Image.new("RGB", (side, side), (10, 120, 200))
+            small = img.resize((3500, 3500), Image.LANCZOS)
+            return small.size, small.getpixel((7, 7))
+    """)
+    rewritten = checked_rewrite(source, "case.py", catalog, set(catalog.categories), offload="process").text
+    assert "run_in_executor(\n        _ASYNCFIX_PROCESS_POOL, _shrink_sync, side\n    )" in rewritten
+    out = {}
+    for name, text in (("original", source), ("rewritten", rewritten)):
+        module = load(text, tmp_path, f"proc_{name}")
+        sys.modules[module.__name__] = module  # the pool pickles the helper by module and name
+        try:
+            out[name] = asyncio.run(_with_ticker(lambda: module.shrink(5000)))
+        finally:
+            if name == "rewritten":
+                module._ASYNCFIX_PROCESS_POOL.shutdown()
+            del sys.modules[module.__name__]
+    (before, lag_before), (after, lag_after) = out["original"], out["rewritten"]
+    assert after == before
+    assert lag_before > 0.150, lag_before
+    assert lag_after < 0.060, lag_after

@@ -10,11 +10,15 @@ import ast
 from dataclasses import dataclass, field
 
 
+POOL = "_ASYNCFIX_PROCESS_POOL"  # the module-level ProcessPoolExecutor `--offload process` adds
+
+
 @dataclass
 class Backend:
     name: str  # "asyncio", "anyio" or "trio"
     alias: str  # how the module is spelled in this file
     imports: set[str] = field(default_factory=set)  # modules the rewrite needs imported
+    process_pool: bool = False  # whether the module needs POOL defined
 
     @classmethod
     def detect(cls, tree: ast.Module) -> "Backend":
@@ -45,6 +49,16 @@ class Backend:
 
     def run_in_thread(self, helper: str, params: list[str]) -> str:
         return f"await {self._thread()}({', '.join([helper, *params])})"
+
+    def run_in_process(self, helper: str, params: list[str]) -> str | None:
+        """A module-level helper in the module's process pool (None: this backend has no way)."""
+        if self.name == "trio":
+            return None
+        if self.name == "anyio":
+            return f"await {self.need('anyio')}.to_process.run_sync({', '.join([helper, *params])})"
+        self.process_pool = True
+        loop = f"{self.need('asyncio')}.get_running_loop()"
+        return f"await {loop}.run_in_executor({', '.join([POOL, helper, *params])})"
 
     def await_in_thread(self, func: str, args: list[str], keywords: list) -> str:
         if keywords and self.name != "asyncio":  # run_sync takes no keyword arguments

@@ -42,7 +42,7 @@ def imported_modules(tree: ast.Module) -> set[str]:
     out = set()
     for node in tree.body:
         if isinstance(node, ast.Import):
-            out |= {a.name for a in node.names if "." not in a.name}
+            out |= {a.name for a in node.names}
     return out
 
 

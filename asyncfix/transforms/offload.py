@@ -19,6 +19,7 @@ from asyncfix.transforms.backend import Backend
 from asyncfix.transforms.names import accesses, definitely_bound, pattern_names, swallows
 
 _BUILTINS = frozenset(dir(builtins))
+PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
 _LOOPS = (ast.For, ast.While)
 _ASYNC_NODES = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom,
                 ast.AsyncFunctionDef)
@@ -261,7 +262,10 @@ class FunctionOffloader:
         source = self.module.format(f"def {helper}({', '.join(params)}):\n    pass\n", "")
         source = source[: source.rindex("pass")].rstrip(" ").replace("\n", nl) + body_text
         self.plan.helpers.append((self.module.helper_anchor(self.func), source))
-        call = self.module.backend.run_in_thread(helper, params)
+        call = None
+        if self.module.offload == "process" and self.process_safe(run, params):
+            call = self.module.backend.run_in_process(helper, params)
+        call = call or self.module.backend.run_in_thread(helper, params)
         if ends_with_return:
             line = f"return {call}"
         elif returns:
@@ -275,6 +279,31 @@ class FunctionOffloader:
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
         return None
+
+    def process_safe(self, run: list[ast.stmt], params: list[str]) -> bool:
+        """Whether a run may go to another process: CPU-bound categories only, and nothing the
+        coroutine would see changed in place (a process works on pickled copies): no `self`, no
+        attribute or item assigned on a parameter, no method called on one."""
+        found = [f for s in run for f in self.findings_in(s)]
+        if not found or any(f.match.category.name not in PROCESS_CATEGORIES for f in found):
+            return False
+        if {"self", "cls"} & set(params):
+            return False
+        params = set(params)
+        for stmt in run:
+            for node in ast.walk(stmt):
+                target = None
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+                    for t in node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]:
+                        if isinstance(t, (ast.Attribute, ast.Subscript)):
+                            target = t
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    target = node.func
+                while isinstance(target, (ast.Attribute, ast.Subscript)):
+                    target = target.value
+                if isinstance(target, ast.Name) and target.id in params:
+                    return False
+        return True
 
     def bound_before(self, first: ast.stmt) -> set[str]:
         """Locals certainly bound when the run starts: parameters, what every path before it binds
@@ -388,7 +417,7 @@ class FunctionOffloader:
 
 class ModuleOffloader:
     def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
-                 backend: Backend, line_length: int = 88, newline: str = "\n"):
+                 backend: Backend, line_length: int = 88, newline: str = "\n", offload: str = "thread"):
         self.text = text
         self.tree = tree
         self.lines = lines
@@ -397,6 +426,7 @@ class ModuleOffloader:
         self.backend = backend
         self.line_length = line_length
         self.newline = newline
+        self.offload = offload
         self.plan = Plan()
         self.globals = _module_names(tree)
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
