@@ -75,12 +75,12 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         edits.append((anchor, anchor, block))
     if backend.process_pool and POOL not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
         backend.need("concurrent.futures")
-        at = _after_imports(tree, lines)
+        at = _after_imports(tree, lines.starts, len(text))
         edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor(){newline}{newline}{newline}"))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:
         line, lines_text = insertion
-        offset = sum(len(x) for x in lines.lines[: line - 1])
+        offset = lines.starts[line - 1]
         edits.append((offset, offset, lines_text.replace("\n", newline)))
     new = _apply_edits(text, edits)
     try:  # imports the rewrite itself left unused go; the user's own unused imports stay
@@ -90,9 +90,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         return out
     unused = unused_by_rewrite(tree, new_tree)
     if unused:
-        starts = [0]
-        for line in lines.lines:
-            starts.append(starts[-1] + len(line))
+        starts = lines.starts
         for stmt in import_removals(tree, unused):
             if lines.line(stmt.lineno).strip().startswith(("import ", "from ")) and stmt.lineno == stmt.end_lineno:
                 edits.append((starts[stmt.lineno - 1], starts[stmt.lineno], ""))
@@ -101,14 +99,14 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     return out
 
 
-def _after_imports(tree: ast.Module, lines: Lines) -> int:
+def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
     """Offset of the first top-level statement after the docstring and the imports."""
     for index, stmt in enumerate(tree.body):
         docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
         if not (docstring or isinstance(stmt, (ast.Import, ast.ImportFrom))):
             first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-            return sum(len(x) for x in lines.lines[: first - 1])
-    return len(lines.text)
+            return starts[first - 1]
+    return end
 
 
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:

@@ -29,6 +29,7 @@ class Lines:
     def __init__(self, text: str):
         self.text = text
         self._lines: list[str] | None = None
+        self._starts: list[int] | None = None
         self._ascii: bool | None = None
 
     @property
@@ -40,10 +41,7 @@ class Lines:
     def numbers_of(self, pattern: re.Pattern) -> list[int]:
         """1-based line numbers of the matches of ``pattern``, in order."""
         if "\r" in self.text:
-            starts, pos = [], 0
-            for line in self.lines:
-                starts.append(pos)
-                pos += len(line)
+            starts = self.starts
             return [bisect.bisect_right(starts, m.start()) for m in pattern.finditer(self.text)]
         out, line, pos = [], 1, 0
         for match in pattern.finditer(self.text):
@@ -51,6 +49,15 @@ class Lines:
             pos = match.start()
             out.append(line)
         return out
+
+    @property
+    def starts(self) -> list[int]:
+        """Character offset of each line's start, plus the text's length at the end."""
+        if self._starts is None:
+            self._starts = [0]
+            for line in self.lines:
+                self._starts.append(self._starts[-1] + len(line))
+        return self._starts
 
     def line(self, lineno: int) -> str:
         return self.lines[lineno - 1] if 0 < lineno <= len(self.lines) else ""

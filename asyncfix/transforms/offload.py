@@ -45,9 +45,7 @@ class Offsets:
 
     def __init__(self, lines: Lines):
         self.lines = lines
-        self.starts = [0]
-        for line in lines.lines:
-            self.starts.append(self.starts[-1] + len(line))
+        self.starts = lines.starts
 
     def at(self, lineno: int, byte_col: int) -> int:
         return self.starts[lineno - 1] + self.lines.char_col(lineno, byte_col)
