@@ -1,12 +1,13 @@
 """Parse only what can hold a finding.
 
 Parsing every file with ``async def`` costs far more than ruff's whole run, so a file is first cut
-into its top-level statements by a text scan (string- and comment-aware), and only these are
-parsed: module-level code (imports and assignments that resolve names), and top-level functions
-and classes that contain an ``async def`` *and* mention something that can lead to a finding
-(see ``trigger_pattern``). Every other function or class is replaced by a one-line stub with its
-name (it still shadows) followed by blank lines, so every kept line keeps its number and column. The analysis then runs
-on that reduced module exactly as on the full one.
+into its top-level statements by a text scan (``blocks``), and only these are parsed: module-level
+code (imports and assignments that resolve names), top-level functions and classes that contain
+an ``async def`` *and* mention something that can lead to a finding (``triggers``), and in such
+classes only the methods that can matter (``members``). Every other function, class or method is
+replaced by a one-line stub with its name (it still shadows) followed by blank lines, so every
+kept line keeps its number and column. The analysis then runs on that reduced module exactly as
+on the full one; the tests compare the two on every fixture.
 """
 
 from __future__ import annotations
