@@ -37,8 +37,9 @@ class SourceFile:
         return cls(path, raw, text, "utf-8" if bom else encoding, bom, newline)
 
     def encode(self, text: str) -> bytes:
-        """Bytes for new text: lines the rewrite added take the file's dominant line ending."""
-        text = _EOL.sub(self.newline, text) if self.newline != "\n" else text
+        """Bytes for new text, in the file's encoding and BOM. Line endings are left as they are:
+        the rewrite writes its own lines with ``newline``, and untouched lines keep theirs (a file
+        with mixed endings stays mixed)."""
         data = text.encode(self.encoding)
         return codecs.BOM_UTF8 + data if self.bom else data
 

@@ -170,3 +170,14 @@ def test_offload_process_only_for_cpu_bound_helpers(tmp_path, monkeypatch, cli):
             img.save(self.cache_path)
             return img
     """)
+
+
+def test_mixed_line_endings_are_kept(tmp_path, monkeypatch, cli):
+    """Lines the rewrite does not touch keep their own ending, even in a file with mixed ones."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "app.py"
+    path.write_bytes(b"# a note with a unix ending\n" + SOURCE.replace("\n", "\r\n").encode())
+    assert cli("apply", "app.py").exit_code == 0
+    data = path.read_bytes()
+    assert data.startswith(b"# a note with a unix ending\nimport asyncio\r\n")
+    assert b"\r\r\n" not in data and data.count(b"\n") - data.count(b"\r\n") == 1
