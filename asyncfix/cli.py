@@ -63,7 +63,7 @@ def _categories(selected: list[str], catalog: Catalog) -> set[str]:
     return set(selected) or set(catalog.categories)
 
 
-def _display(root: Path):
+def _display():
     """Paths as shown (and cached): relative to the working directory, with forward slashes."""
     cwd = os.getcwd()
     prefix = cwd.rstrip(os.sep) + os.sep
@@ -109,7 +109,7 @@ def check(
         raise fail(str(exc))
     cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"),
                   {"blocking": config.blocking})
-    result = check_files(files, _display(config.root), config.blocking, jobs or default_jobs(), cache)
+    result = check_files(files, _display(), config.blocking, jobs or default_jobs(), cache)
     result.findings = [f for f in result.findings if f.category in wanted]
     sys.stdout.write(FORMATS[output_format.value](result, catalog))
     if result.findings or result.errors:
@@ -146,7 +146,7 @@ def apply(
         files = discover(paths, list(config.exclude) + list(exclude), config.root)
     except DiscoveryError as exc:
         raise fail(str(exc))
-    show = _display(config.root)
+    show = _display()
     line_length = project_line_length(config.root)
     color = sys.stdout.isatty()
     changed, errors, fixed, left = 0, 0, 0, []

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import ast
 import bisect
-import re
 
 from asyncfix.catalog import Catalog
 from asyncfix.engine.astutil import FUNCS, flat_statements
 from asyncfix.engine.resolve import Evaluator, Scope, bind_target, dotted, import_bindings
 from asyncfix.engine.source import Lines
-from asyncfix.engine.textscan import chain_assignments, module_names
+from asyncfix.engine.textscan import ASYNC_DEF, chain_assignments, module_names
 from asyncfix.engine.values import SHADOW, ClassInfo, Func, SelfOf, Value, outer
 from asyncfix.engine.walker import FunctionWalker, RawFinding
 
-_ASYNC_DEF = re.compile(r"async[ \t]+def\b")
 
 
 class ModuleAnalysis:
@@ -47,7 +45,7 @@ class ModuleAnalysis:
     def spans_async(self, node: ast.AST) -> bool:
         """Whether a sync function or class has an async def inside (then it is searched)."""
         if self._async_lines is None:
-            self._async_lines = self.lines.numbers_of(_ASYNC_DEF)
+            self._async_lines = self.lines.numbers_of(ASYNC_DEF)
         i = bisect.bisect_left(self._async_lines, node.lineno)
         return i < len(self._async_lines) and self._async_lines[i] <= node.end_lineno
 

@@ -20,17 +20,17 @@ import warnings
 from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
 from asyncfix.engine.members import class_chain, member_stubs
+from asyncfix.engine.textscan import ASYNC_DEF
 from asyncfix.engine.triggers import (INDENTED_IMPORT, found_in, imported_names,
                                       mentions_beyond_imports, pattern_for, returns_trigger,
                                       trigger_pattern)
 
-_ASYNC_DEF = re.compile(r"async[ \t]+def\b")
 
 
 def reduce_source(text: str, catalog: Catalog) -> str | None:
     """The module with irrelevant top-level functions and classes stubbed out; None when no
     coroutine can hold a finding."""
-    async_at = [m.start() for m in _ASYNC_DEF.finditer(text)]
+    async_at = [m.start() for m in ASYNC_DEF.finditer(text)]
     if not async_at:
         return None
     if "\r" in text and re.search(r"\r(?!\n)", text):

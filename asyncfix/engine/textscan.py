@@ -6,6 +6,7 @@ import re
 import sys
 from typing import Iterable
 
+ASYNC_DEF = re.compile(r"async[ \t]+def\b")  # where coroutines start
 _MODULE_NAME = re.compile(r"\n([A-Za-z_]\w*)[ \t]*(?::[^=\r\n]*)?=(?!=)")
 
 

@@ -91,23 +91,23 @@ class FunctionOffloader:
         for stmt in body:
             found = self.findings_in(stmt)
             if found and self.is_sleep(stmt, found):
-                self.flush(run, body, in_loop)
+                self.flush(run, in_loop)
                 run = []
                 self.sleep(stmt, found[0])
             elif found and all(self.literal_sleep(f) for f in found):
                 # `while not done(): time.sleep(1)`: the sleep becomes async where it stands
                 # rather than the loop holding a worker thread for its whole run.
-                self.flush(run, body, in_loop)
+                self.flush(run, in_loop)
                 run = []
                 self.descend(stmt, found, in_loop)
             elif found and self.extractable(stmt, found) is None:
                 run.append(stmt)
             else:
-                self.flush(run, body, in_loop)
+                self.flush(run, in_loop)
                 run = []
                 if found:
                     self.descend(stmt, found, in_loop)
-        self.flush(run, body, in_loop)
+        self.flush(run, in_loop)
 
     def descend(self, stmt: ast.stmt, found: list[RawFinding], in_loop: bool) -> None:
         """A statement that must stay on the loop: rewrite its parts."""
@@ -184,7 +184,7 @@ class FunctionOffloader:
             return "it shares a line with another statement"
         return None
 
-    def flush(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> None:
+    def flush(self, run: list[ast.stmt], in_loop: bool) -> None:
         if not run:
             return
         if len(run) == 1 and (isinstance(run[0], ast.Return) or self.lone_call(run[0])):
@@ -198,11 +198,11 @@ class FunctionOffloader:
         returns_at = [i for i, s in enumerate(run) if _terminal(s)]
         if returns_at and returns_at[0] != len(run) - 1:  # code after a return never runs
             head, tail = run[: returns_at[0] + 1], run[returns_at[0] + 1 :]
-            self.flush(head, body, in_loop)
+            self.flush(head, in_loop)
             for stmt in tail:
                 self.give_up(stmt, "it is unreachable")
             return
-        reason = self.extract(run, body, in_loop)
+        reason = self.extract(run, in_loop)
         if reason is not None:
             for stmt in run:
                 self.give_up(stmt, reason)
@@ -212,7 +212,7 @@ class FunctionOffloader:
             self.plan.unfixable.append((finding, reason))
 
     # -- helper extraction --------------------------------------------------------------------
-    def extract(self, run: list[ast.stmt], body: list[ast.stmt], in_loop: bool) -> str | None:
+    def extract(self, run: list[ast.stmt], in_loop: bool) -> str | None:
         first, last = run[0], run[-1]
         indent = self.module.lines.line(first.lineno)[: self.module.lines.char_col(first.lineno, first.col_offset)]
         if any(_has_multiline_string(s) for s in run) and len(indent) != 4:
