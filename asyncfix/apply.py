@@ -22,8 +22,8 @@ from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
 from asyncfix.transforms.backend import POOL, Backend
-from asyncfix.transforms.imports import (import_insertion, import_removals, imported_modules,
-                                         unused_by_rewrite)
+from asyncfix.transforms.imports import (header, import_insertion, import_removals,
+                                         imported_modules, unused_by_rewrite)
 from asyncfix.transforms.offload import ModuleOffloader
 
 if sys.version_info >= (3, 11):
@@ -101,12 +101,11 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
 
 def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
     """Offset of the first top-level statement after the docstring and the imports."""
-    for index, stmt in enumerate(tree.body):
-        docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-        if not (docstring or isinstance(stmt, (ast.Import, ast.ImportFrom))):
-            first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
-            return starts[first - 1]
-    return end
+    rest = tree.body[len(header(tree)) :]
+    if not rest:
+        return end
+    first = min([rest[0].lineno] + [d.lineno for d in getattr(rest[0], "decorator_list", [])])
+    return starts[first - 1]
 
 
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:

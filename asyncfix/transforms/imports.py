@@ -5,6 +5,18 @@ from __future__ import annotations
 import ast
 
 
+def header(tree: ast.Module) -> list[ast.stmt]:
+    """The module's leading docstring and import statements, up to its first other statement."""
+    out = []
+    for index, stmt in enumerate(tree.body):
+        docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
+            and isinstance(stmt.value.value, str)
+        if not (docstring or isinstance(stmt, (ast.Import, ast.ImportFrom))):
+            break
+        out.append(stmt)
+    return out
+
+
 def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> tuple[int, str] | None:
     """(line number to insert before, text) for the missing `import` lines: after the leading
     docstring, `__future__` imports and the top block of imports."""
@@ -13,9 +25,7 @@ def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> 
         return None
     text = "".join(f"import {m}\n" for m in missing)
     line, first_import, plain_seen = 1, None, False
-    for index, stmt in enumerate(tree.body):
-        docstring = index == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
-            and isinstance(stmt.value.value, str)
+    for stmt in header(tree):
         future = isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
         if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not future and first_import is None:
             first_import = stmt.lineno
@@ -23,10 +33,7 @@ def import_insertion(tree: ast.Module, modules: set[str], present: set[str]) -> 
             plain_seen = True
             if stmt.names[0].name > missing[0]:
                 return stmt.lineno, text  # in sorted place among the plain imports
-        if docstring or isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            line = stmt.end_lineno + 1
-        else:
-            break
+        line = stmt.end_lineno + 1
     if not plain_seen and first_import is not None:
         return first_import, text  # stdlib first, before the `from` imports
     if first_import is None:
