@@ -37,6 +37,7 @@ class Rewrite:
     text: str  # the new text ("" when nothing changed)
     fixed: list[Finding] = field(default_factory=list)
     unfixable: list[Finding] = field(default_factory=list)
+    before: list[tuple] = field(default_factory=list)  # keys of all findings in the input text
 
 
 class VerifyError(Exception):
@@ -49,16 +50,17 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     tree = parse(text, path)
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
+    before = [_key(to_finding(r, path, lines)) for r in raws]
     wanted = [r for r in raws if r.match.category.name in categories]
     # sqlite and http await library swaps of their own: a thread is not their fix.
     selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     if not wanted:
-        return Rewrite("")
+        return Rewrite("", before=before)
     backend = Backend.detect(tree)
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
-    out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed])
+    out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed], before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
             reason = reasons.get(id(raw)) or raw.unfixable_reason or "asyncfix does not rewrite it yet"
@@ -126,10 +128,6 @@ def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str]
 def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
             newline: str, line_length: int, offload: str) -> None:
     new = result.text
-    try:
-        new_tree = parse(new, path)
-    except SyntaxError as exc:
-        raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -142,22 +140,19 @@ def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: 
                 compile(new, path, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
                 raise VerifyError(f"the rewrite does not compile: {exc}") from None
-    old_keys = Counter(_key(f) for f in _findings(old, path, catalog))
-    new_keys = Counter(_key(f) for f in _findings(new, path, catalog, new_tree))
+    # The second pass parses and re-analyses the new text: one pass serves both checks.
+    try:
+        again = rewrite(new, path, catalog, categories, newline, line_length, offload)
+    except SyntaxError as exc:
+        raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
+    old_keys, new_keys = Counter(result.before), Counter(again.before)
     fixed = Counter(_key(f) for f in result.fixed)
     if new_keys != old_keys - fixed:
         extra = new_keys - (old_keys - fixed)
         missing = (old_keys - fixed) - new_keys
         raise VerifyError(f"re-analysis disagrees: new {sorted(extra)[:3]}, lost {sorted(missing)[:3]}")
-    again = rewrite(new, path, catalog, categories, newline, line_length, offload)
     if again.text and again.text != new:
         raise VerifyError("a second pass would change the file again")
-
-
-def _findings(text: str, path: str, catalog: Catalog, tree: ast.Module | None = None) -> list[Finding]:
-    lines = Lines(text)
-    tree = tree or parse(text, path)
-    return [to_finding(r, path, lines) for r in raw_findings(tree, catalog, lines)]
 
 
 def _key(f: Finding) -> tuple[str, str, str]:

@@ -181,3 +181,18 @@ def test_mixed_line_endings_are_kept(tmp_path, monkeypatch, cli):
     data = path.read_bytes()
     assert data.startswith(b"# a note with a unix ending\nimport asyncio\r\n")
     assert b"\r\r\n" not in data and data.count(b"\n") - data.count(b"\r\n") == 1
+
+
+def test_verification_refuses_broken_or_lossy_rewrites(catalog):
+    from asyncfix.apply import Rewrite, VerifyError, _verify, rewrite
+
+    old = SOURCE
+    planned = rewrite(old, "app.py", catalog, set(catalog.categories))
+    cases = {
+        "does not (parse|compile)": "async def save(:\n",
+        "re-analysis disagrees": old.replace("time.sleep(0.1)", "pass"),  # a finding vanished unplanned
+    }
+    for reason, text in cases.items():
+        bad = Rewrite(text, fixed=[], before=planned.before)
+        with pytest.raises(VerifyError, match=reason):
+            _verify(old, bad, "app.py", catalog, set(catalog.categories), "\n", 88, "thread")
