@@ -6,6 +6,8 @@ types and builds the lookup index the analysis engine queries.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping
@@ -112,6 +114,12 @@ def canonical(qual: str) -> str:
     return qual
 
 
+def imports_module(text: str, module: str | None) -> bool:
+    """Whether some line of ``text`` imports ``module`` (always true for None)."""
+    return module is None or re.search(
+        rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE) is not None
+
+
 class Catalog:
     """The index over all categories (plus project-configured extras) that the engine queries."""
 
@@ -197,6 +205,12 @@ class Catalog:
     @property
     def method_names(self) -> frozenset[str]:
         return frozenset(self._method_names)
+
+    def method_names_in(self, text: str) -> set[str]:
+        """The method names that can match in a module's text (a rule that requires an import
+        counts only where the module has it)."""
+        return {name for name, match in self._method_names.items()
+                if imports_module(text, match.rule.requires_import)}
 
     def named_method(self, name: str) -> Match | None:
         return self._method_names.get(name)

@@ -59,3 +59,39 @@ def test_fast_path_equals_full_parse_on_edge_cases(source, catalog):
     from asyncfix.engine.file import analyze_source
 
     assert analyze_source(source, "x.py", catalog) == analyze_source(source, "x.py", catalog, fast=False)
+
+
+# The builtin reaches a call only through a call, an assignment or an argument; `request` is a
+# urllib3 trigger only where urllib3 is imported; imports may continue over a backslash.
+KEPT = [
+    ("async def f(p):\n    reader = open\n    return reader(p)\n", "AF201"),
+    ("async def f(ps):\n    return list(map(open, ps))\n", "AF201"),
+    ("async def f(ps):\n    return sorted(ps, key=open)\n", "AF201"),
+    ("async def f(p):\n    o = (\n        open  # the builtin\n    )\n    return o(p)\n", "AF201"),
+    ("class A:\n    reader = open\n\n    async def f(self, p):\n        return self.reader(p)\n", "AF201"),
+    ("import urllib3\n\nasync def f(http):\n    return http.request('GET', 'u')\n", "AF415"),
+    ("async def f(p):\n    import os\n    os.remove(p)\n", "AF204"),
+    ("from os import path, \\\n    remove\n\nasync def f(p):\n    remove(p)\n", "AF204"),
+]
+STUBBED = [
+    "import os\n\nasync def f(input: str, open=True):\n    \"\"\"Takes the input to open.\"\"\"\n"
+    "    return {'input': input.upper(), 'open': open}\n",
+    "import os\n\nasync def f(http):\n    return http.request('GET', 'u')\n",
+    "import os\n\nasync def f(p):\n    # the input and the output\n    return p\n",
+]
+
+
+@pytest.mark.parametrize("source, code", KEPT)
+def test_fast_path_keeps_what_can_hold_a_finding(source, code, catalog):
+    from asyncfix.engine.file import analyze_source
+
+    fast = analyze_source(source, "x.py", catalog)
+    assert [f.code for f in fast] == [code]
+    assert fast == analyze_source(source, "x.py", catalog, fast=False)
+
+
+@pytest.mark.parametrize("source", STUBBED)
+def test_fast_path_skips_mentions_that_cannot_be_findings(source, catalog):
+    from asyncfix.engine.fastpath import reduce_source
+
+    assert reduce_source(source, catalog) is None

@@ -37,7 +37,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         return text  # old Mac line ends: the scans below assume "\n"; parse it all
     imported = imported_names(text, catalog)
     if imported[0] is not None and not INDENTED_IMPORT.search(text) and not mentions_beyond_imports(
-            text, pattern_for(imported[0] - {"import"}, imported[1])):
+            text, pattern_for(imported[0], imported[1])):
         return None
     blocks = def_blocks(text)
     triggers: list[re.Pattern] = []  # built on first need: most files never get that far

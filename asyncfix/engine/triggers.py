@@ -29,7 +29,7 @@ def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), impor
 def imported_names(text: str, catalog: Catalog):
     """(words, dotted patterns, modules) the module's imports make triggers; (None, ...) when a
     star import binds names we cannot list."""
-    words = {"open", "input", "import", *catalog.method_names}
+    words = {"open", "input", *catalog.method_names_in(text)}
     dotted: set[str] = set()
     modules: dict[str, frozenset[str]] = {}  # `import os`: os -> the attributes that matter
     imports = _import_pattern(catalog)
@@ -42,7 +42,7 @@ def imported_names(text: str, catalog: Catalog):
         match = imports.match(text, start)
         if match is None:
             continue
-        module, names = match.group(1), (match.group(2) or match.group(3)).strip("() \t\r\n")
+        module, names = match.group(1), (match.group(2) or match.group(3)).replace("\\", " ").strip("() \t\r\n")
         for item in names.split(","):
             parts = item.split()
             if not parts:
@@ -79,19 +79,28 @@ def mentions_beyond_imports(text: str, pattern: re.Pattern) -> bool:
     function can mention one and no module-level object can be made from one: nothing to parse."""
     for found in pattern.finditer(text):
         line = text.rfind("\n", 0, found.start()) + 1
-        if not _TOP_IMPORT.match(text, line) and not _attribute_named_like_builtin(text, found):
+        if not _TOP_IMPORT.match(text, line) and not _not_the_builtin(text, found):
             return True
     return False
 
 
 _BUILTIN_WORDS = frozenset({"open", "input"})
+# What may follow `open`/`input` where the analysis can see the builtin: a call (`open(`), a value
+# that is assigned (`x = open`, `(open)`), or an argument (`map(open, ...)`, `key=open)`).
+_BUILTIN_USE = re.compile(r"[ \t\f]*(?:[(,);#\\\r\n]|$)")
 
 
-def _attribute_named_like_builtin(text: str, found: re.Match) -> bool:
-    """`self.open(...)`, `reopen`, `user_input`: not the builtin. The pattern has no leading `\\b`
-    (for speed), so this is checked per match instead."""
+def _not_the_builtin(text: str, found: re.Match) -> bool:
+    """`self.open(...)`, `reopen`, `user_input`: not the builtin; nor `input: str`, `open=True`,
+    `"input"`, `the input.`, `input and output` (a parameter, a keyword, a string, prose), where
+    nothing the analysis looks at can hold the builtin. The pattern has no leading `\\b` (for
+    speed), so this is checked per match instead."""
+    if found.group() not in _BUILTIN_WORDS:
+        return False
     at = found.start()
-    return found.group() in _BUILTIN_WORDS and at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_.")
+    if at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_."):
+        return True
+    return _BUILTIN_USE.match(text, found.end()) is None
 
 
 def found_in(pattern, text: str, start: int = 0, end: int | None = None) -> bool:
@@ -101,7 +110,7 @@ def found_in(pattern, text: str, start: int = 0, end: int | None = None) -> bool
         return found_in(pattern.base, text, start, end) or found_in(pattern.extra, text, start, end)
     end = len(text) if end is None else end
     for found in pattern.finditer(text, start, end):
-        if not _attribute_named_like_builtin(text, found):
+        if not _not_the_builtin(text, found):
             return True
     return False
 
@@ -186,6 +195,7 @@ def returns_trigger(text: str, block: Block, triggers) -> bool:
 
 
 _IMPORTS: dict[int, tuple[Catalog, re.Pattern]] = {}
+_LINE_REST = r"(?:[^\r\n#;\\]|\\(?:\r\n|\r|\n)?)"  # up to the statement's end, across `\` continuations
 
 
 def _import_pattern(catalog: Catalog) -> re.Pattern:
@@ -194,8 +204,8 @@ def _import_pattern(catalog: Catalog) -> re.Pattern:
     if found is None or found[0] is not catalog:  # an id may be reused once a catalog is gone
         roots = "|".join(sorted(map(re.escape, catalog.roots)))
         found = _IMPORTS[id(catalog)] = (catalog, re.compile(
-            rf"[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\r\n#;]+)"
-            rf"|import[ \t]+([^\r\n#;]*\b(?:{roots})\b[^\r\n#;]*))"))
+            rf"[ \t]*(?:from[ \t]+((?:{roots})\b[\w.]*)[ \t]+import[ \t]+(\([^)]*\)|{_LINE_REST}+)"
+            rf"|import[ \t]+({_LINE_REST}*\b(?:{roots})\b{_LINE_REST}*))"))
     return found[1]
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import ast
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asyncfix.catalog import Match
+from asyncfix.catalog import Match, imports_module
 from asyncfix.engine.astutil import (COMPREHENSIONS, FUNCS, children, decorator_name,
                                      lambda_defaults, lambda_scope)
 from asyncfix.engine.resolve import Scope, bind_target, dotted, import_bindings, is_offload
@@ -312,8 +311,7 @@ class FunctionWalker:
 
 def _named_method_applies(match: Match, node: ast.Call, text: str) -> bool:
     rule = match.rule
-    if rule.requires_import and not re.search(
-            rf"^\s*(import|from)\s+{re.escape(rule.requires_import)}\b", text, re.MULTILINE):
+    if not imports_module(text, rule.requires_import):
         return False
     if rule.first_arg_in:
         first = node.args[0] if node.args else None
