@@ -116,8 +116,8 @@ def canonical(qual: str) -> str:
 
 def imports_module(text: str, module: str | None) -> bool:
     """Whether some line of ``text`` imports ``module`` (always true for None)."""
-    return module is None or re.search(
-        rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE) is not None
+    return module is None or (module in text and re.search(  # `in` first: the search is slow
+        rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE) is not None)
 
 
 class Catalog:
