@@ -89,7 +89,8 @@ class Cache:
                 gitignore.write_text("# Created by asyncfix\n*\n")
             fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(self.entries, out, separators=(",", ":"))
+                # dumps, not dump: json.dump always takes the pure-Python encoder (5x slower)
+                out.write(json.dumps(self.entries, separators=(",", ":")))
             os.replace(tmp, self.file)
         except OSError:
             pass
