@@ -21,10 +21,8 @@ from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
 from asyncfix.engine.members import class_chain, member_stubs
 from asyncfix.engine.textscan import ASYNC_DEF
-from asyncfix.engine.triggers import (INDENTED_IMPORT, found_in, imported_names,
-                                      mentions_beyond_imports, pattern_for, returns_trigger,
-                                      trigger_pattern)
-
+from asyncfix.engine.triggers import (INDENTED_IMPORT, Mentions, imported_names, pattern_for,
+                                      returns_trigger, trigger_pattern)
 
 
 def reduce_source(text: str, catalog: Catalog) -> str | None:
@@ -36,25 +34,26 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     if "\r" in text and re.search(r"\r(?!\n)", text):
         return text  # old Mac line ends: the scans below assume "\n"; parse it all
     imported = imported_names(text, catalog)
-    if imported[0] is not None and not INDENTED_IMPORT.search(text) and not mentions_beyond_imports(
-            text, pattern_for(imported[0], imported[1])):
-        return None
+    if imported[0] is None:  # a star import binds names we cannot list: everything may matter
+        mentions = Mentions(text, trigger_pattern(text, catalog, (), imported))
+    else:
+        mentions = Mentions(text, pattern_for(imported[0], imported[1]))
+        if not INDENTED_IMPORT.search(text) and not mentions.beyond_imports():
+            return None
     blocks = def_blocks(text)
-    triggers: list[re.Pattern] = []  # built on first need: most files never get that far
+    complete = [imported[0] is None]  # the module's own objects join the imports on first need
 
     def spans_async(block: Block) -> bool:
         i = bisect.bisect_left(async_at, block.start)
         return i < len(async_at) and async_at[i] < block.end
 
     classes = {b.name: b for b in blocks if b.kind == "class"}
-    mentions: dict[int, bool] = {}
 
     def mentioned(block: Block) -> bool:
-        if id(block) not in mentions:
-            if not triggers:
-                triggers.append(trigger_pattern(text, catalog, blocks, imported))
-            mentions[id(block)] = found_in(triggers[0], text, block.start, block.end)
-        return mentions[id(block)]
+        if not complete[0]:
+            mentions.triggers = trigger_pattern(text, catalog, blocks, imported, mentions)
+            complete[0] = True
+        return mentions.within(block.start, block.end)
 
     def relevant_class(block: Block, seen: frozenset = frozenset()) -> bool:
         return mentioned(block) or any(
@@ -65,7 +64,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     for block in blocks:
         if not spans_async(block):
             # A sync helper whose return annotation names a catalog type: callers need it.
-            if block.kind == "def" and mentioned(block) and returns_trigger(text, block, triggers[0]):
+            if block.kind == "def" and mentioned(block) and returns_trigger(text, block, mentions.triggers):
                 keep.add(id(block))
             continue
         if block.kind == "def" and mentioned(block):
@@ -83,7 +82,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     stubs = [(b, "") for b in blocks if id(b) not in keep]
     for block in blocks:
         if block.kind == "class" and id(block) in keep and spans_async(block):
-            stubs += member_stubs(text, block, class_chain(block, classes), triggers[0])
+            stubs += member_stubs(text, block, class_chain(block, classes), mentions)
     out, pos = [], 0
     for block, indent in sorted(stubs, key=lambda item: item[0].start):
         out.append(text[pos : block.start])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from asyncfix.engine.blocks import Block, def_blocks
-from asyncfix.engine.triggers import found_in, returns_trigger
+from asyncfix.engine.triggers import Mentions, returns_trigger
 
 _MEMBER_HEAD = re.compile(r"\n([ \t]+)(?:@|(?:async[ \t]+)?def[ \t])")
 _SELF_ASSIGN = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)")
@@ -46,8 +46,9 @@ def class_chain(block: Block, classes: dict[str, Block]) -> list[Block]:
     return chain
 
 
-def _members(text: str, block: Block, triggers) -> tuple[str, list[Member], set[str]]:
+def _members(text: str, block: Block, mentions: Mentions) -> tuple[str, list[Member], set[str]]:
     """The class's indentation, its methods, and class-level attributes naming a trigger."""
+    triggers = mentions.triggers
     head = _MEMBER_HEAD.search(text, block.start, block.end)
     if head is None:
         return "", [], set()
@@ -65,16 +66,16 @@ def _members(text: str, block: Block, triggers) -> tuple[str, list[Member], set[
             break
         pos = item.end
         if item.kind == "def":
-            members.append(Member(text, item, found_in(triggers, text, item.start, item.end),
+            members.append(Member(text, item, mentions.within(item.start, item.end),
                                   returns_trigger(text, item, triggers)))
     return indent, members, attrs
 
 
-def member_stubs(text: str, block: Block, chain: list[Block], triggers) -> list[tuple[Block, str]]:
+def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions) -> list[tuple[Block, str]]:
     """Methods of a kept class that cannot matter: sync ones that neither set an attribute that
     may hold a catalog object nor return one, async ones that mention neither a trigger nor such
     an attribute."""
-    scanned = [_members(text, c, triggers) for c in chain]
+    scanned = [_members(text, c, mentions) for c in chain]
     typed: set[str] = set().union(*(attrs for _, _, attrs in scanned))
     members = [m for _, ms, _ in scanned for m in ms]
     active = [m for m in members if m.mentions]

@@ -3,6 +3,7 @@ it makes from them. Patterns are compiled once per import set and searched per b
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from asyncfix.catalog import Catalog
@@ -13,17 +14,20 @@ _ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
 _IMPORT_WORD = re.compile(r"import[ \t(]")
 
 
-def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), imported=None):
+def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), imported=None,
+                    mentions: "Mentions | None" = None):
     """What a function must mention to be worth parsing: a name bound to a catalog function or
     type, a catalog module followed by one of its catalog attributes (`os.remove`, not
-    `os.environ`), a builtin like `open`, a local import, or something this module makes from
-    those: a module-level object (`client = httpx.Client()`), an attribute chain some function
-    assigns (`app.state.converter = DocumentConverter()`), a function whose return annotation
-    names a catalog type."""
+    `os.environ`), a builtin like `open`, or something this module makes from those: a
+    module-level object (`client = httpx.Client()`), an attribute chain some function assigns
+    (`app.state.converter = DocumentConverter()`), a function whose return annotation names a
+    catalog type."""
     words, dotted, modules = imported or imported_names(text, catalog)
     if words is None:
         return _EVERYTHING
-    return _with_module_objects(text, blocks, set(words), set(dotted), modules)
+    base = _pattern(words, dotted)  # the same imports give the same pattern: cached
+    mentions = mentions or Mentions(text, base)
+    return _with_module_objects(text, blocks, set(words), base, modules, mentions)
 
 
 def imported_names(text: str, catalog: Catalog):
@@ -74,16 +78,6 @@ def imported_names(text: str, catalog: Catalog):
     return frozenset(words), frozenset(dotted), modules
 
 
-def mentions_beyond_imports(text: str, pattern: re.Pattern) -> bool:
-    """Whether a trigger occurs anywhere but in a module-level import line. When none does, no
-    function can mention one and no module-level object can be made from one: nothing to parse."""
-    for found in pattern.finditer(text):
-        line = text.rfind("\n", 0, found.start()) + 1
-        if not _TOP_IMPORT.match(text, line) and not _not_the_builtin(text, found):
-            return True
-    return False
-
-
 _BUILTIN_WORDS = frozenset({"open", "input"})
 # What may follow `open`/`input` where the analysis can see the builtin: a call (`open(`), a value
 # that is assigned (`x = open`, `(open)`), or an argument (`map(open, ...)`, `key=open)`).
@@ -103,26 +97,54 @@ def _not_the_builtin(text: str, found: re.Match) -> bool:
     return _BUILTIN_USE.match(text, found.end()) is None
 
 
-def found_in(pattern, text: str, start: int = 0, end: int | None = None) -> bool:
-    """Whether a trigger occurs in ``text[start:end]`` (a name that only looks like a builtin
-    does not count)."""
-    if isinstance(pattern, Triggers):
-        return found_in(pattern.base, text, start, end) or found_in(pattern.extra, text, start, end)
-    end = len(text) if end is None else end
-    for found in pattern.finditer(text, start, end):
-        if not _not_the_builtin(text, found):
-            return True
-    return False
+class Mentions:
+    """Where a module mentions its triggers. Each pattern scans the whole text once; the blocks,
+    classes and methods that ask about their own ranges are answered by bisection, so no part of
+    the text is searched twice."""
+
+    def __init__(self, text: str, triggers):
+        self.text = text
+        self.triggers = triggers  # a pattern, Triggers, or _EVERYTHING
+        self._starts: dict[re.Pattern, list[int]] = {}
+
+    def starts(self, pattern: re.Pattern) -> list[int]:
+        found = self._starts.get(pattern)
+        if found is None:
+            text = self.text
+            found = self._starts[pattern] = [
+                m.start() for m in pattern.finditer(text) if not _not_the_builtin(text, m)]
+        return found
+
+    def within(self, start: int, end: int) -> bool:
+        """Whether a trigger starts in ``text[start:end]``."""
+        triggers = self.triggers
+        if triggers is _EVERYTHING:
+            return start < end
+        for pattern in (triggers.base, triggers.extra) if isinstance(triggers, Triggers) else (triggers,):
+            starts = self.starts(pattern)
+            i = bisect.bisect_left(starts, start)
+            if i < len(starts) and starts[i] < end:
+                return True
+        return False
+
+    def beyond_imports(self) -> bool:
+        """Whether a trigger occurs anywhere but in a module-level import line. When none does,
+        no function can mention one and no module-level object can be made from one."""
+        text = self.text
+        for at in self.starts(self.triggers):
+            if not _TOP_IMPORT.match(text, text.rfind("\n", 0, at) + 1):
+                return True
+        return False
 
 
 _TOP_IMPORT = re.compile(r"(?:import|from)[ \t]")
 INDENTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from[ \t][\w.]+[ \t]+import)[ \t]")  # a local import
 
 
-def _with_module_objects(text: str, blocks, words: set[str], dotted: set[str], modules):
-    base = _pattern(words, dotted)  # the same imports give the same pattern: cached
+def _with_module_objects(text: str, blocks, words: set[str], base: re.Pattern, modules,
+                         mentions: Mentions):
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
-    classes = {b.name for b in blocks if b.kind == "class" and found_in(base, text, b.start, b.end)}
+    classes = {b.name for b in blocks if b.kind == "class" and mentions.within(b.start, b.end)}
     names = _Names(words | classes, modules)
     extra_words: set[str] = set()
     extra_dotted: set[str] = set()
