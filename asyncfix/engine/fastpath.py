@@ -21,7 +21,7 @@ from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
 from asyncfix.engine.members import class_chain, member_stubs
 from asyncfix.engine.textscan import ASYNC_DEF
-from asyncfix.engine.triggers import (INDENTED_IMPORT, Mentions, imported_names, pattern_for,
+from asyncfix.engine.triggers import (Mentions, imported_names, pattern_for,
                                       returns_trigger, trigger_pattern)
 
 
@@ -38,7 +38,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         mentions = Mentions(text, trigger_pattern(text, catalog, (), imported))
     else:
         mentions = Mentions(text, pattern_for(imported[0], imported[1]))
-        if not INDENTED_IMPORT.search(text) and not mentions.beyond_imports():
+        if not mentions.beyond_imports():
             return None
     blocks = def_blocks(text)
     complete = [imported[0] is None]  # the module's own objects join the imports on first need

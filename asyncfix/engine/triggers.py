@@ -138,7 +138,6 @@ class Mentions:
 
 
 _TOP_IMPORT = re.compile(r"(?:import|from)[ \t]")
-INDENTED_IMPORT = re.compile(r"\n[ \t]+(?:import|from[ \t][\w.]+[ \t]+import)[ \t]")  # a local import
 
 
 def _with_module_objects(text: str, blocks, words: set[str], base: re.Pattern, modules,
