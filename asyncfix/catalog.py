@@ -7,7 +7,6 @@ types and builds the lookup index the analysis engine queries.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable, Mapping

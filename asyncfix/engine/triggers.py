@@ -1,5 +1,6 @@
 """What a function must mention to be worth parsing, from the module's imports and the objects
-it makes from them. Patterns are compiled once per import set and searched per block."""
+it makes from them. Patterns are compiled once per import set; each scans a module once
+(``Mentions``), and blocks look up their own ranges in what it found."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ _IMPORT_WORD = re.compile(r"import[ \t(]")
 
 
 def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), imported=None,
-                    mentions: "Mentions | None" = None):
+                    mentions: Mentions | None = None):
     """What a function must mention to be worth parsing: a name bound to a catalog function or
     type, a catalog module followed by one of its catalog attributes (`os.remove`, not
     `os.environ`), a builtin like `open`, or something this module makes from those: a
