@@ -68,10 +68,7 @@ class ModuleAnalysis:
                 for target in stmt.targets:
                     bind_target(names, target, value)
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                value = ev.annotation(stmt.annotation, self.scope)
-                if value is None and stmt.value is not None:
-                    value = ev.value(stmt.value, self.scope)
-                names[stmt.target.id] = outer(value) or SHADOW
+                names[stmt.target.id] = outer(ev.declared(stmt, self.scope)) or SHADOW
             elif isinstance(stmt, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
                 targets = [stmt.target] if isinstance(stmt, (ast.For, ast.AsyncFor)) else [
                     item.optional_vars for item in stmt.items if item.optional_vars is not None]
@@ -104,9 +101,7 @@ class ModuleAnalysis:
             if isinstance(stmt, FUNCS):
                 info.attrs.setdefault(stmt.name, Func(stmt))
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                value = ev.annotation(stmt.annotation, self.scope)
-                if value is None and stmt.value is not None:
-                    value = ev.value(stmt.value, self.scope)
+                value = ev.declared(stmt, self.scope)
                 if value is not None:
                     info.attrs[stmt.target.id] = outer(value)
             elif isinstance(stmt, ast.Assign):

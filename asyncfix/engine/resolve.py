@@ -219,6 +219,13 @@ class Evaluator:
                     return found
         return None
 
+    def declared(self, stmt: ast.AnnAssign, scope: Scope) -> Value:
+        """What `x: T = v` binds: the instance the annotation promises, else the value's."""
+        value = self.annotation(stmt.annotation, scope)
+        if value is None and stmt.value is not None:
+            value = self.value(stmt.value, scope)
+        return value
+
     def annotation(self, node: ast.AST | None, scope: Scope) -> Value:
         """The instance an annotation promises: `conn: sqlite3.Connection`, `Optional[Path]`,
         `list[Path]` (a sequence of paths), `IO[bytes]` (an IO)."""

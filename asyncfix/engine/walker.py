@@ -86,9 +86,7 @@ class FunctionWalker:
         elif isinstance(s, ast.AnnAssign):
             if s.value is not None:
                 visit(s.value, scope)
-            value = self.ev.annotation(s.annotation, scope)
-            if value is None and s.value is not None:
-                value = self.ev.value(s.value, scope)
+            value = self.ev.declared(s, scope)
             if s.value is not None or value is not None:
                 self.bind(s.target, value)
         elif isinstance(s, ast.AugAssign):
