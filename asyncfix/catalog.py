@@ -201,10 +201,6 @@ class Catalog:
         keys = list(self._functions) + list(self.returns)
         return sorted({k[len(prefix):] for k in keys if k.startswith(prefix) and "." not in k[len(prefix):]})
 
-    @property
-    def method_names(self) -> frozenset[str]:
-        return frozenset(self._method_names)
-
     def method_names_in(self, text: str) -> set[str]:
         """The method names that can match in a module's text (a rule that requires an import
         counts only where the module has it)."""
@@ -263,8 +259,7 @@ class Catalog:
     @cached_property
     def roots(self) -> frozenset[str]:
         """Top-level module names that lead to catalog entries (aliases included)."""
-        return frozenset(p.partition(".")[0] for p in self._prefixes) | frozenset(
-            a.partition(".")[0] for a in MODULE_ALIASES) | {"builtins"}
+        return frozenset(p.partition(".")[0] for p in self._prefixes) | _ALIAS_ROOTS
 
     def mentions(self, qual: str) -> bool:
         """Whether a qualified name is, or leads to, anything the catalog knows."""
