@@ -21,8 +21,8 @@ from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
 from asyncfix.engine.members import class_chain, member_stubs
 from asyncfix.engine.textscan import ASYNC_DEF
-from asyncfix.engine.triggers import (Mentions, imported_names, pattern_for,
-                                      returns_trigger, trigger_pattern)
+from asyncfix.engine.triggers import (EVERYTHING, Mentions, add_module_objects, imported_names,
+                                      pattern_for, returns_trigger)
 
 
 def reduce_source(text: str, catalog: Catalog) -> str | None:
@@ -34,14 +34,14 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     if "\r" in text and re.search(r"\r(?!\n)", text):
         return text  # old Mac line ends: the scans below assume "\n"; parse it all
     imported = imported_names(text, catalog)
-    if imported[0] is None:  # a star import binds names we cannot list: everything may matter
-        mentions = Mentions(text, trigger_pattern(text, catalog, (), imported))
+    complete = imported[0] is None  # the module's own objects join the imports on first need
+    if complete:
+        mentions = Mentions(text, EVERYTHING)
     else:
         mentions = Mentions(text, pattern_for(imported[0], imported[1]))
         if not mentions.beyond_imports():
             return None
     blocks = def_blocks(text)
-    complete = [imported[0] is None]  # the module's own objects join the imports on first need
 
     def spans_async(block: Block) -> bool:
         i = bisect.bisect_left(async_at, block.start)
@@ -50,9 +50,10 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     classes = {b.name: b for b in blocks if b.kind == "class"}
 
     def mentioned(block: Block) -> bool:
-        if not complete[0]:
-            mentions.triggers = trigger_pattern(text, catalog, blocks, imported, mentions)
-            complete[0] = True
+        nonlocal complete
+        if not complete:
+            add_module_objects(text, blocks, imported, mentions)
+            complete = True
         return mentions.within(block.start, block.end)
 
     def relevant_class(block: Block, seen: frozenset = frozenset()) -> bool:

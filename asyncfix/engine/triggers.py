@@ -15,22 +15,6 @@ _ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
 _IMPORT_WORD = re.compile(r"import[ \t(]")
 
 
-def trigger_pattern(text: str, catalog: Catalog, blocks: list[Block] = (), imported=None,
-                    mentions: Mentions | None = None):
-    """What a function must mention to be worth parsing: a name bound to a catalog function or
-    type, a catalog module followed by one of its catalog attributes (`os.remove`, not
-    `os.environ`), a builtin like `open`, or something this module makes from those: a
-    module-level object (`client = httpx.Client()`), an attribute chain some function assigns
-    (`app.state.converter = DocumentConverter()`), a function whose return annotation names a
-    catalog type."""
-    words, dotted, modules = imported or imported_names(text, catalog)
-    if words is None:
-        return _EVERYTHING
-    base = _pattern(words, dotted)  # the same imports give the same pattern: cached
-    mentions = mentions or Mentions(text, base)
-    return _with_module_objects(text, blocks, set(words), base, modules, mentions)
-
-
 def imported_names(text: str, catalog: Catalog):
     """(words, dotted patterns, modules) the module's imports make triggers; (None, ...) when a
     star import binds names we cannot list."""
@@ -105,7 +89,7 @@ class Mentions:
 
     def __init__(self, text: str, triggers):
         self.text = text
-        self.triggers = triggers  # a pattern, Triggers, or _EVERYTHING
+        self.triggers = triggers  # a pattern, Triggers, or EVERYTHING
         self._starts: dict[re.Pattern, list[int]] = {}
 
     def starts(self, pattern: re.Pattern) -> list[int]:
@@ -119,7 +103,7 @@ class Mentions:
     def within(self, start: int, end: int) -> bool:
         """Whether a trigger starts in ``text[start:end]``."""
         triggers = self.triggers
-        if triggers is _EVERYTHING:
+        if triggers is EVERYTHING:
             return start < end
         for pattern in (triggers.base, triggers.extra) if isinstance(triggers, Triggers) else (triggers,):
             starts = self.starts(pattern)
@@ -141,8 +125,13 @@ class Mentions:
 _TOP_IMPORT = re.compile(r"(?:import|from)[ \t]")
 
 
-def _with_module_objects(text: str, blocks, words: set[str], base: re.Pattern, modules,
-                         mentions: Mentions):
+def add_module_objects(text: str, blocks: list[Block], imported, mentions: Mentions) -> None:
+    """Add to ``mentions`` (made with the imports' pattern) what this module makes from those
+    imports, which a function may mention instead: a module-level object (`client =
+    httpx.Client()`), an attribute chain some function assigns (`app.state.converter =
+    DocumentConverter()`), a function whose return annotation names a catalog type, a class
+    attribute read through a class whose code mentions a trigger (`Cache.conn.execute`)."""
+    words, _, modules = imported
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
     classes = {b.name for b in blocks if b.kind == "class" and mentions.within(b.start, b.end)}
     names = _Names(words | classes, modules)
@@ -165,9 +154,8 @@ def _with_module_objects(text: str, blocks, words: set[str], base: re.Pattern, m
         elif block.kind == "def" and block.name not in names.words and returns_trigger(text, block, names):
             names.words.add(block.name)
             extra_words.add(block.name)
-    if not (extra_words or extra_dotted):
-        return base
-    return Triggers(base, _pattern(extra_words, extra_dotted))
+    if extra_words or extra_dotted:
+        mentions.triggers = Triggers(mentions.triggers, _pattern(extra_words, extra_dotted))
 
 
 class Triggers:
@@ -244,7 +232,7 @@ def _dotted(local: str, children: frozenset[str]) -> str:
     return found
 
 
-_EVERYTHING = re.compile(r"(?s).")
+EVERYTHING = re.compile(r"(?s).")  # a star import binds names we cannot list: all may matter
 _PATTERNS: dict[tuple[frozenset, frozenset], re.Pattern] = {}
 
 
