@@ -77,9 +77,8 @@ def main() -> None:
                 lags, walls = [], []
                 for run in range(args.runs):
                     module = load(text, folder, f"case{index}_{label}_{run}")
-                    prepare()
                     start = time.perf_counter()
-                    _, lag = asyncio.run(_with_ticker(module.work))
+                    _, lag = asyncio.run(_with_ticker(module.work, prepare))
                     walls.append(time.perf_counter() - start)
                     lags.append(lag)
                 figures[label] = (statistics.median(lags) * 1000, statistics.median(walls) * 1000)
