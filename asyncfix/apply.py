@@ -68,10 +68,13 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     if not plan.edits:
         return out
     edits = [(e.start, e.end, e.text) for e in plan.edits]
-    by_anchor: dict[int, list[str]] = {}
-    for anchor, source in plan.helpers:
-        by_anchor.setdefault(anchor, []).append(source)
-    for anchor, sources in by_anchor.items():
+    by_anchor: dict[tuple[int, bool], list[str]] = {}
+    for anchor, source, before in plan.helpers:
+        by_anchor.setdefault((anchor, before), []).append(source)
+    for (anchor, before), sources in by_anchor.items():
+        if before:  # in front of the top-level statement that defines the coroutine
+            edits.append((anchor, anchor, "".join(s + newline * 2 for s in sources)))
+            continue
         lead = "" if anchor == 0 or text[anchor - 1] in "\r\n" else newline
         block = lead + "".join(newline * 2 + s for s in sources)
         edits.append((anchor, anchor, block))

@@ -43,6 +43,12 @@ class Backend:
     def sleep(self) -> str:
         return f"{self.need(self.name)}.sleep"
 
+    def partial(self) -> str:
+        return f"{self.need('functools')}.partial"
+
+    def thread(self) -> str:
+        return self._thread()
+
     def _thread(self) -> str:
         mod = self.need(self.name)
         return f"{mod}.to_thread" if self.name == "asyncio" else f"{mod}.to_thread.run_sync"

@@ -1,6 +1,12 @@
 """Offload blocking work from coroutines: runs of blocking statements become one module-level
 sync helper awaited through a thread; `time.sleep` becomes the backend's sleep; a blocking call
-in a statement that must stay (it awaits) is awaited through a thread on its own.
+in a statement that must stay on the loop is awaited through a thread on its own.
+
+Only what is known to be safe moves. Each hazard has its own module: the data flow of locals,
+exceptions included (`flow`), work that belongs to the loop (`loopbound`), sync locks (`locks`),
+check-then-act sections a hop would split (`atomicity`), lazily evaluated calls (`laziness`),
+helper names and places (`placement`). Where a statement cannot move whole, its blocking calls
+are offloaded one by one; a call left as is gets the true reason.
 
 The plan is made on the stdlib ast of the whole file and applied as text edits, so everything not
 rewritten keeps its bytes.
@@ -9,20 +15,30 @@ rewritten keeps its bytes.
 from __future__ import annotations
 
 import ast
-import builtins
+import bisect
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import COMPREHENSIONS, FUNCS
+from asyncfix.engine.astutil import FUNCS
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.atomicity import split_reason
 from asyncfix.transforms.backend import Backend
-from asyncfix.transforms.names import accesses, definitely_bound, pattern_names, swallows
+from asyncfix.transforms.callsite import offloaded, wrapped
+from asyncfix.transforms.flow import Flow, run_facts
+from asyncfix.transforms.laziness import lazy_in
+from asyncfix.transforms.locks import is_sync_lock, lock_names
+from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound
+from asyncfix.transforms.names import accesses, pattern_names
+from asyncfix.transforms.placement import (anchor, annotation_fits, future_annotations, helper_base,
+                                           module_names_before)
+from asyncfix.transforms.sharing import Sharing, _walk_own
 
-_BUILTINS = frozenset(dir(builtins))
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
 _LOOPS = (ast.For, ast.While)
-_ASYNC_NODES = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom,
-                ast.AsyncFunctionDef)
+_COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
+_SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+_SLEEPS_ONLY = "its only blocking calls are sleeps, which become async sleeps where they stand"
+_CONSUMING = frozenset({"sorted", "min", "max", "map", "filter", "sort", "any", "all", "sum", "list"})
 
 
 @dataclass
@@ -35,9 +51,29 @@ class Edit:
 @dataclass
 class Plan:
     edits: list[Edit] = field(default_factory=list)
-    helpers: list[tuple[int, str]] = field(default_factory=list)  # (insert offset, helper source)
+    helpers: list[tuple[int, str, bool]] = field(default_factory=list)  # (offset, source, before)
     fixed: list[RawFinding] = field(default_factory=list)
     unfixable: list[tuple[RawFinding, str]] = field(default_factory=list)
+
+
+@dataclass
+class Helper:
+    """A helper planned for a run; named and written once every helper of the module is known."""
+
+    base: str
+    position: tuple[int, int]  # where the run starts: helpers are numbered in source order
+    anchor: tuple[int, bool]
+    params: list[str]  # `name` or `name: annotation`
+    args: list[str]
+    body: str  # the run's own lines, re-indented
+    returns: list[str]
+    call_start: int
+    call_end: int
+    indent: str
+    eol: str
+    terminal: bool
+    process: bool
+    name: str = ""
 
 
 class Offsets:
@@ -69,114 +105,100 @@ def _inside(inner: ast.AST, outer: ast.AST) -> bool:
 class FunctionOffloader:
     """Plans the rewrite of one coroutine (its own body, not nested functions)."""
 
-    def __init__(self, module: "ModuleOffloader", func: ast.AsyncFunctionDef, helper_base: str,
-                 findings: list[RawFinding], in_class: bool = False):
+    def __init__(self, module: "ModuleOffloader", func: ast.AsyncFunctionDef, class_names: list[str],
+                 enclosing: set[str], findings: list[RawFinding]):
         self.module = module
         self.func = func
-        self.helper_base = helper_base
+        self.class_names = class_names
         self.findings = findings
         self.plan = module.plan
-        self.declared = {n for node in ast.walk(func) if isinstance(node, (ast.Global, ast.Nonlocal))
-                         for n in node.names}
-        self.locals = _function_locals(func) - self.declared
+        args = func.args
+        self.params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.params += [a.arg for a in (args.vararg, args.kwarg) if a]
+        self.annotations = {a.arg: a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs
+                            + [x for x in (args.vararg, args.kwarg) if x] if a.annotation is not None}
+        self.declared = {n for node in _walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
+                         for n in node.names if node is not func}
+        self.locals = _own_locals(func) - self.declared
+        self.enclosing = (enclosing - self.locals) | {
+            n for node in _walk_own(func) if isinstance(node, ast.Nonlocal) for n in node.names}
+        self.cells, self.written_by_closures = _closure_names(func, self.locals)
         self.parents = _parents(func)
-        self.in_class = in_class
+        self.flow = Flow(func.body, set(self.params))
+        self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing)
+        self.framework = framework_params(func)
+        self.in_class = bool(class_names)
+        # Findings by the statements that hold them: every lookup below is by statement.
+        self.by_stmt: dict[int, list[RawFinding]] = {}
+        for finding in findings:
+            node = finding.node
+            while node in self.parents:
+                node = self.parents[node]
+                if isinstance(node, ast.stmt):
+                    self.by_stmt.setdefault(id(node), []).append(finding)
+        self.blocking = {id(f.node) for f in findings}
 
     # -- statements ---------------------------------------------------------------------------
     def run(self) -> None:
-        self.block(self.func.body, in_loop=False)
+        self.block(self.func.body)
 
-    def block(self, body: list[ast.stmt], in_loop: bool) -> None:
+    def findings_in(self, stmt: ast.AST) -> list[RawFinding]:
+        return self.by_stmt.get(id(stmt), [])
+
+    def block(self, body: list[ast.stmt]) -> None:
         run: list[ast.stmt] = []
         for stmt in body:
             found = self.findings_in(stmt)
-            if found and self.is_sleep(stmt, found):
-                self.flush(run, in_loop)
-                run = []
-                self.sleep(stmt, found[0])
-            elif found and all(self.literal_sleep(f) for f in found):
-                # `while not done(): time.sleep(1)`: the sleep becomes async where it stands
-                # rather than the loop holding a worker thread for its whole run.
-                self.flush(run, in_loop)
-                run = []
-                self.descend(stmt, found, in_loop)
-            elif found and self.extractable(stmt, found) is None:
+            reason = self.movable(stmt, found) if found else "no blocking call"
+            if found and reason is None:
                 run.append(stmt)
-            else:
-                self.flush(run, in_loop)
-                run = []
-                if found:
-                    self.descend(stmt, found, in_loop)
-        self.flush(run, in_loop)
+                continue
+            self.flush(run)
+            run = []
+            if found:
+                self.fallback(stmt, found, reason)
+        self.flush(run)
 
-    def descend(self, stmt: ast.stmt, found: list[RawFinding], in_loop: bool) -> None:
-        """A statement that must stay on the loop: rewrite its parts."""
-        elif_ = None
-        if isinstance(stmt, ast.If) and len(stmt.orelse) == 1 and self.is_elif(stmt.orelse[0]):
-            elif_ = stmt.orelse[0]  # `elif` is not a statement of its own: descend into it
-            inner = [f for f in found if _inside(f.node, elif_)]
-            found = [f for f in found if f not in inner]
-            self.descend(elif_, inner, in_loop)
-        bodies = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
-                  if isinstance(getattr(stmt, name, None), list)
-                  and not (elif_ is not None and name == "orelse")]
-        bodies += [h.body for h in getattr(stmt, "handlers", [])]
-        bodies += [c.body for c in getattr(stmt, "cases", [])]
-        nested = [f for f in found if any(any(_inside(f.node, s) for s in b) for b in bodies)]
-        loop = in_loop or isinstance(stmt, (*_LOOPS, ast.AsyncFor))
-        for body in bodies:
-            self.block(body, loop)
-        for finding in found:
-            if finding not in nested:
-                self.single_call(finding, stmt)
-
-    def literal_sleep(self, finding: RawFinding) -> bool:
-        return (finding.match.category.name == "sleep" and isinstance(finding.node, ast.Call)
-                and _non_negative_literal(finding.node) and finding in self.module.selected)
-
-    def lone_call(self, stmt: ast.stmt) -> bool:
-        """A simple statement with one blocking call and nothing inside it that needs a helper."""
-        found = self.findings_in(stmt)
-        if len(found) != 1 or not isinstance(found[0].node, ast.Call):
-            return False
-        if not isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            return False
-        parents = _parents(stmt)
-        node = found[0].node
-        while node in parents:  # inside a comprehension or lambda: the whole statement moves
-            node = parents[node]
-            if isinstance(node, (*COMPREHENSIONS, ast.Lambda)):
-                return False
-        return True
-
-    def is_elif(self, node: ast.stmt) -> bool:
-        return isinstance(node, ast.If) and self.module.lines.line(node.lineno).lstrip().startswith("elif")
-
-    def findings_in(self, stmt: ast.stmt) -> list[RawFinding]:
-        return [f for f in self.findings if _inside(f.node, stmt)]
-
-    def is_sleep(self, stmt: ast.stmt, found: list[RawFinding]) -> bool:
-        return (len(found) == 1 and found[0].match.category.name == "sleep"
-                and isinstance(stmt, ast.Expr) and stmt.value is found[0].node)
-
-    def extractable(self, stmt: ast.stmt, found: list[RawFinding]) -> str | None:
-        """Why this statement cannot move into a sync helper (None: it can)."""
+    def movable(self, stmt: ast.stmt, found: list[RawFinding]) -> str | None:
+        """Why this statement cannot move into a sync helper whole (None: it can)."""
         for finding in found:
             if finding.unfixable_reason or finding not in self.module.selected:
                 return finding.unfixable_reason or "it also holds calls of other categories"
-        for node in ast.walk(stmt):
-            if isinstance(node, _ASYNC_NODES):
+        sleeps = [f for f in found if f.match.category.name == "sleep"]
+        if len(sleeps) == len(found):
+            return _SLEEPS_ONLY
+        if sleeps and any(isinstance(n, _LOOPS) for n in ast.walk(stmt)):
+            return "it is a loop that sleeps (a retry or poll): its waits belong on the loop"
+        own = list(_walk_own(stmt))
+        for node in own:
+            if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)):
                 return "it awaits or yields, which cannot happen in a thread"
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 return "it declares global or nonlocal names"
             if isinstance(node, ast.Delete) and any(isinstance(t, ast.Name) for t in node.targets):
                 return "it deletes a local name"
+            if isinstance(node, ast.Name) and node.id in ("super", "__class__") and self.in_class:
+                return "it uses `super()`, which works only inside the class"
+            if isinstance(node, ast.Name) and node.id in self.written_by_closures:
+                return f"a closure of the coroutine assigns `{node.id}` (nonlocal), which a helper cannot see"
+            if isinstance(node, ast.Lambda) and not self.consumed_lambda(node):
+                return "it makes a lambda that could outlive the helper's variables"
+            if isinstance(node, (*FUNCS, ast.ClassDef)) and node is not stmt:
+                return "it defines a function or class that would close over the helper's variables"
+        if isinstance(stmt, (*FUNCS, ast.ClassDef)):
+            return "it defines a function or class"
         if _escapes(stmt):
             return "it holds break or continue for a loop outside it"
-        if self.in_class and any(_private(n) for n in ast.walk(stmt)):
+        if self.in_class and any(_private(n) for n in own):
             return "it uses a class-private `__name`, which only resolves inside the class"
-        if any(isinstance(n, ast.Return) for n in ast.walk(stmt)) and not _terminal(stmt):
+        if any(isinstance(n, ast.Return) for n in own) and not _terminal(stmt):
             return "it returns from inside a block"
+        for finding in found:
+            if lazy_in(stmt, finding.node, self.parents):
+                return "it builds a generator or map that would run its blocking calls later, where consumed"
+        reason = loop_bound(stmt, self.module.loop_info, self.framework, self.sharing, self.blocking)
+        if reason:
+            return reason
         lines = self.module.lines
         before = lines.line(stmt.lineno).encode("utf-8")[: stmt.col_offset]
         after = lines.line(stmt.end_lineno).encode("utf-8")[stmt.end_col_offset :].strip()
@@ -184,104 +206,225 @@ class FunctionOffloader:
             return "it shares a line with another statement"
         return None
 
-    def flush(self, run: list[ast.stmt], in_loop: bool) -> None:
+    def consumed_lambda(self, node: ast.Lambda) -> bool:
+        """A lambda handed straight to a call that uses it at once (`sorted(key=...)`)."""
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.keyword):
+            parent = self.parents.get(parent)
+        if not isinstance(parent, ast.Call):
+            return False
+        func = parent.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return name in _CONSUMING
+
+    def fallback(self, stmt: ast.stmt, found: list[RawFinding], reason: str) -> None:
+        """A statement that stays on the loop: its parts move, or its calls one by one."""
+        if is_sync_lock(stmt, self.module.locks):
+            for finding in found:
+                self.give_up(finding, f"a sync lock is held here, and the block cannot move whole: {reason}")
+            return
+        if isinstance(stmt, _COMPOUND) or type(stmt).__name__ == "TryStar":
+            self.descend(stmt, found)
+            return
+        self.single_calls(stmt, found, None if reason is _SLEEPS_ONLY else reason)
+
+    def single_calls(self, stmt: ast.stmt, found: list[RawFinding], reason: str | None) -> None:
+        # Innermost calls first: an outer call's arguments then hold the inner call's rewrite.
+        for finding in sorted(found, key=lambda f: _size(f.node)):
+            why = self.single_call(finding, stmt)
+            if why is not None:
+                self.give_up(finding, f"{reason}; alone, {why}" if reason and reason != why else why)
+
+    def descend(self, stmt: ast.stmt, found: list[RawFinding]) -> None:
+        elif_ = None
+        if isinstance(stmt, ast.If) and len(stmt.orelse) == 1 and self.is_elif(stmt.orelse[0]):
+            elif_ = stmt.orelse[0]  # `elif` is not a statement of its own: descend into it
+            inner = [f for f in found if _inside(f.node, elif_)]
+            found = [f for f in found if f not in inner]
+            if inner:
+                self.descend(elif_, inner)
+        bodies = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
+                  if isinstance(getattr(stmt, name, None), list)
+                  and not (elif_ is not None and name == "orelse")]
+        bodies += [h.body for h in getattr(stmt, "handlers", [])]
+        bodies += [c.body for c in getattr(stmt, "cases", [])]
+        nested = {id(f) for b in bodies for s in b for f in self.findings_in(s)}
+        for body in bodies:
+            self.block(body)
+        header = [f for f in found if id(f) not in nested]
+        if header:
+            self.single_calls(stmt, header, None)
+
+    def is_elif(self, node: ast.stmt) -> bool:
+        return isinstance(node, ast.If) and self.module.lines.line(node.lineno).lstrip().startswith("elif")
+
+    def give_up(self, finding: RawFinding, reason: str) -> None:
+        self.plan.unfixable.append((finding, reason))
+
+    def ancestors(self, node: ast.AST, stop: ast.AST):
+        while node in self.parents and node is not stop:
+            node = self.parents[node]
+            yield node
+
+    def lock_held(self, node: ast.AST) -> bool:
+        while node in self.parents:
+            node = self.parents[node]
+            if is_sync_lock(node, self.module.locks):
+                return True
+        return False
+
+    def hop_reason(self, stmts: list[ast.stmt], inner: list[ast.AST], what: str = "a thread hop") -> str | None:
+        """Why a new await (a thread hop, an async sleep) may not go here."""
+        if self.lock_held(stmts[0]):
+            return f"a sync lock is held here, and {what} under it can deadlock the loop"
+        return split_reason(stmts, inner, self.func, self.parents, self.sharing, self.blocking, what)
+
+    # -- runs ---------------------------------------------------------------------------------
+    def flush(self, run: list[ast.stmt]) -> None:
         if not run:
             return
-        if len(run) == 1 and (isinstance(run[0], ast.Return) or self.lone_call(run[0])):
+        if len(run) == 1 and self.lone_call(run[0]):
             # `return json.loads(raw)`, `out = subprocess.check_output(cmd)`: one call, awaited
             # in a thread where it stands; no helper needed.
-            for finding in self.findings_in(run[0]):
-                if not any(f is not finding and _inside(finding.node, f.node)
-                           for f in self.findings_in(run[0])):
-                    self.single_call(finding, run[0], whole=len(self.findings_in(run[0])) == 1)
+            self.single_calls(run[0], self.findings_in(run[0]), None)
             return
         returns_at = [i for i, s in enumerate(run) if _terminal(s)]
         if returns_at and returns_at[0] != len(run) - 1:  # code after a return never runs
-            head, tail = run[: returns_at[0] + 1], run[returns_at[0] + 1 :]
-            self.flush(head, in_loop)
-            for stmt in tail:
-                self.give_up(stmt, "it is unreachable")
+            self.flush(run[: returns_at[0] + 1])
+            for stmt in run[returns_at[0] + 1 :]:
+                for finding in self.findings_in(stmt):
+                    self.give_up(finding, "it is unreachable")
             return
-        reason = self.extract(run, in_loop)
-        if reason is not None:
+        reason = self.extract(run)
+        if reason is None:
+            return
+        if len(run) > 1:  # each statement on its own may still move
             for stmt in run:
-                self.give_up(stmt, reason)
+                self.flush([stmt])
+            return
+        self.fallback(run[0], self.findings_in(run[0]), reason)
 
-    def give_up(self, stmt: ast.stmt, reason: str) -> None:
-        for finding in self.findings_in(stmt):
-            self.plan.unfixable.append((finding, reason))
+    def lone_call(self, stmt: ast.stmt) -> bool:
+        """A simple statement with one blocking call, nothing inside it that needs a helper."""
+        found = self.findings_in(stmt)
+        if len(found) != 1 or not isinstance(found[0].node, ast.Call):
+            return False
+        if not isinstance(stmt, (ast.Expr, ast.Return, *_SIMPLE_ASSIGN)):
+            return False
+        node = found[0].node
+        while node in self.parents and node is not stmt:
+            node = self.parents[node]
+            if isinstance(node, (ast.GeneratorExp, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp)):
+                return False
+        return True
 
-    # -- helper extraction --------------------------------------------------------------------
-    def extract(self, run: list[ast.stmt], in_loop: bool) -> str | None:
+    def extract(self, run: list[ast.stmt]) -> str | None:
+        """Plan the helper for ``run``; why it cannot be (None: planned)."""
         first, last = run[0], run[-1]
-        indent = self.module.lines.line(first.lineno)[: self.module.lines.char_col(first.lineno, first.col_offset)]
+        lines, offsets = self.module.lines, self.module.offsets
+        indent = lines.line(first.lineno)[: lines.char_col(first.lineno, first.col_offset)]
         if any(_has_multiline_string(s) for s in run) and len(indent) != 4:
             return "it holds a multi-line string whose text would change with the indentation"
+        why = self.hop_reason(run, run)
+        if why:
+            return why
         access = accesses(run)
-        start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
-        assigned_declared = [n for n in access.binds if n in self.declared]
+        bound_here = [n for n in access.binds if n in self.locals or n in self.declared]
+        assigned_declared = [n for n in bound_here if n in self.declared]
         if assigned_declared:
             return f"it assigns `{assigned_declared[0]}`, which the coroutine declares global or nonlocal"
-        before = self.bound_before(first)
-        wanted = set()
+        must, may = self.flow.must_before(first), self.flow.may_before(first)
+        exposed, _ = run_facts(run, must)
+        params = []
         for name in access.reads:
+            if name not in exposed:
+                continue
             if name in self.locals:
-                if name in before:
-                    wanted.add(name)
-                elif name in access.reads_first:
+                if name in must:
+                    params.append(name)
+                elif name in may:
                     return f"`{name}` may be unbound where it starts"
-            elif name not in self.module.globals and name not in _BUILTINS or name in self.declared - self.module.globals:
-                wanted.add(name)  # a variable of an enclosing function: pass its value
-        caught = self.read_by_handlers(first)
-        leaked = [n for n in access.binds if n in caught]
-        if leaked:
-            return f"an enclosing except/finally reads `{leaked[0]}`, which it would miss if the run raised"
-        declared = [a.arg for a in self.func.args.posonlyargs + self.func.args.args + self.func.args.kwonlyargs]
-        # The coroutine's own parameters first, in its order (`self` leads), then other locals.
-        params = [n for n in declared if n in wanted] + [n for n in access.reads if n in wanted and n not in declared]
-        ends_with_return = _terminal(last)
+                else:
+                    return f"it reads `{name}` before the coroutine assigns it"
+            elif name in self.enclosing:
+                params.append(name)  # a variable of an enclosing function: pass its value
+        terminal = _terminal(last)
+        live_after, live_raised = self.flow.exits(run)
+        raised_targets = bool(live_raised) or self.flow_has_handler(run)
+        if raised_targets:
+            live_raised = live_raised | self.cells
+        binds = [n for n in bound_here if n in self.locals]
         returns: list[str] = []
-        if not ends_with_return:
-            later = self.read_outside(run, in_loop)
-            returns = [n for n in access.binds if n in self.locals and n in later]
-            definite = definitely_bound(run)
-            for name in returns:
-                if name not in definite and name not in params:
-                    return f"`{name}` is assigned on some paths only"
-        helper = self.module.helper_name(self.helper_base)
-        offsets = self.module.offsets
-        body_text = self.module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
-        body_text = _reindent(body_text, indent, "    ")
-        nl = self.module.newline
-        if not body_text.endswith(("\n", "\r")):
-            body_text += nl
-        if returns:
-            body_text += f"    return {', '.join(returns)}{nl}"
-        source = self.module.format(f"def {helper}({', '.join(params)}):\n    pass\n", "")
-        source = source[: source.rindex("pass")].rstrip(" ").replace("\n", nl) + body_text
-        self.plan.helpers.append((self.module.helper_anchor(self.func), source))
-        call = None
-        if self.module.offload == "process" and self.process_safe(run, params):
-            call = self.module.backend.run_in_process(helper, params)
-        call = call or self.module.backend.run_in_thread(helper, params)
-        if ends_with_return:
-            line = f"return {call}"
-        elif returns:
-            line = f"{', '.join(returns)} = {call}"
+        if terminal:
+            lost = [n for n in binds if n in live_after]
+            if lost:
+                return f"a `finally` reads `{lost[0]}`, which it binds"
         else:
-            line = call
-        eol = _eol(self.module.text, offsets.line_end(last.end_lineno))
-        line = self.module.format(line + "\n", indent).rstrip("\n").replace("\n", eol or "\n")
-        self.plan.edits.append(Edit(offsets.line_start(start_line), offsets.line_end(last.end_lineno),
-                                    f"{line}{eol}"))
+            later = live_after | self.cells
+            returns = [n for n in binds if n in later]
+            _, at_end = run_facts(run, frozenset(params))
+            for name in returns:
+                if name not in at_end:
+                    if name in must:
+                        params.append(name)  # bound before: passed in, it comes back either way
+                    else:
+                        return f"`{name}` is assigned on some paths only"
+        exposed_on_error = [n for n in binds if n in live_raised]
+        last_binds = set(accesses([last]).binds) if isinstance(last, _SIMPLE_ASSIGN) else set()
+        only_last = set(accesses(run[:-1]).binds)
+        for name in exposed_on_error:
+            if name not in last_binds or name in only_last:
+                return (f"if it raised, the code that handles the error would miss `{name}`, "
+                        f"which it assigns")
+        # The coroutine's own parameters first, in its order (`self` leads), then other locals.
+        params = [p for p in self.params if p in params] + [p for p in params if p not in self.params]
+        self.plan_helper(run, params, returns, terminal, indent)
+        return None
+
+    def flow_has_handler(self, run: list[ast.stmt]) -> bool:
+        """Whether an exception from the run is caught inside the coroutine (then closures may
+        still be called afterwards)."""
+        node = run[0]
+        while node in self.parents and node is not self.func:
+            parent = self.parents[node]
+            if isinstance(parent, ast.Try) and any(s is node for s in parent.body):
+                return True
+            if isinstance(parent, (ast.With, ast.AsyncWith)):
+                return True
+            node = parent
+        return False
+
+    def plan_helper(self, run, params, returns, terminal, indent) -> None:
+        module, offsets = self.module, self.module.offsets
+        first, last = run[0], run[-1]
+        start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
+        body = module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
+        body = _reindent(body, indent, "    ")
+        if not body.endswith(("\n", "\r")):
+            body += module.newline
+        where = anchor(module.tree, self.func, offsets.starts, offsets.line_end)
+        known = module.names_before(where)
+        lazy = module.lazy_annotations
+        typed = []
+        for name in params:
+            ann = self.annotations.get(name)
+            if ann is not None and annotation_fits(ann, lazy, known):
+                typed.append(f"{name}: {module.segment(ann)}")
+            else:
+                typed.append(name)
+        process = module.offload == "process" and self.process_safe(run, params)
+        eol = _eol(module.text, offsets.line_end(last.end_lineno))
+        module.helpers.append(Helper(
+            helper_base(self.class_names, self.func.name), (first.lineno, first.col_offset), where,
+            typed, params, body, returns, offsets.line_start(start_line),
+            offsets.line_end(last.end_lineno), indent, eol, terminal, process))
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
-        return None
 
     def process_safe(self, run: list[ast.stmt], params: list[str]) -> bool:
         """Whether a run may go to another process: CPU-bound categories only, and nothing the
         coroutine would see changed in place (a process works on pickled copies): no `self`, no
-        attribute or item assigned on a parameter, no method called on one."""
+        attribute or item assigned on a parameter, no method called on one, no context variable."""
         found = [f for s in run for f in self.findings_in(s)]
         if not found or any(f.match.category.name not in PROCESS_CATEGORIES for f in found):
             return False
@@ -290,6 +433,8 @@ class FunctionOffloader:
         params = set(params)
         for stmt in run:
             for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and node.id in self.module.loop_info.context_vars:
+                    return False
                 target = None
                 if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
                     for t in node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]:
@@ -303,114 +448,57 @@ class FunctionOffloader:
                     return False
         return True
 
-    def bound_before(self, first: ast.stmt) -> set[str]:
-        """Locals certainly bound when the run starts: parameters, what every path before it binds
-        in each enclosing block, loop and `with` targets, handler names, match captures."""
-        args = self.func.args
-        out = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-        out |= {a.arg for a in (args.vararg, args.kwarg) if a}
-        node = first
-        while node is not self.func and node in self.parents:
-            parent = self.parents[node]
-            for name in ("body", "orelse", "finalbody"):
-                block = getattr(parent, name, None)
-                if isinstance(block, list) and any(s is node for s in block):
-                    out |= definitely_bound(block[: [id(s) for s in block].index(id(node))])
-            if isinstance(parent, (ast.For, ast.AsyncFor)) and any(s is node for s in parent.body):
-                out |= {n.id for n in ast.walk(parent.target) if isinstance(n, ast.Name)}
-            elif isinstance(parent, (ast.With, ast.AsyncWith)):
-                for item in parent.items:
-                    if item.optional_vars is not None:
-                        out |= {n.id for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)}
-            elif isinstance(parent, ast.ExceptHandler) and parent.name:
-                out.add(parent.name)
-            elif isinstance(parent, ast.match_case):
-                out |= pattern_names(parent.pattern)
-            node = parent
-        return out
-
-    def read_by_handlers(self, first: ast.stmt) -> set[str]:
-        """Names read by the except/finally blocks of every `try` whose body holds the run."""
-        out, node = set(), first
-        while node is not self.func and node in self.parents:
-            parent = self.parents[node]
-            if isinstance(parent, ast.Try) and any(s is node for s in parent.body):
-                for part in [*parent.handlers, *parent.finalbody]:
-                    out |= {n.id for n in ast.walk(part) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-            node = parent
-        return out
-
-    def read_outside(self, run: list[ast.stmt], in_loop: bool) -> set[str]:
-        """Names the coroutine reads after the run (anywhere, if the run is inside a loop)."""
-        end = (run[-1].end_lineno, run[-1].end_col_offset)
-        out = set()
-        for node in ast.walk(self.func):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-                if any(_inside(node, s) for s in run):
-                    continue
-                if in_loop or (node.lineno, node.col_offset) >= end:
-                    out.add(node.id)
-        return out
-
     # -- single calls -------------------------------------------------------------------------
-    def sleep(self, stmt: ast.Expr, finding: RawFinding) -> None:
-        call = finding.node
-        if not _non_negative_literal(call):
-            # time.sleep(-1) raises ValueError, asyncio.sleep(-1) returns: keep the call, threaded.
-            self.single_call(finding, stmt)
-            return
-        offsets = self.module.offsets
-        start = offsets.at(call.lineno, call.col_offset)
-        func_end = offsets.at(call.func.end_lineno, call.func.end_col_offset)
-        self.plan.edits.append(Edit(start, func_end, f"await {self.module.backend.sleep()}"))
-        self.plan.fixed.append(finding)
-
-    def single_call(self, finding: RawFinding, stmt: ast.stmt, whole: bool = False) -> None:
-        """`if os.path.exists(p):` in a statement that awaits: await that one call in a thread."""
+    def single_call(self, finding: RawFinding, stmt: ast.stmt) -> str | None:
+        """Await one call in a thread where it stands (`time.sleep` becomes the async sleep);
+        why it cannot be (None: done)."""
         call = finding.node
         if finding.unfixable_reason or finding not in self.module.selected:
-            if finding.unfixable_reason:
-                self.plan.unfixable.append((finding, finding.unfixable_reason))
-            return
+            return finding.unfixable_reason or "it is not in the categories being fixed"
         if not isinstance(call, ast.Call):
-            self.plan.unfixable.append((finding, "it is passed as a callback, not called here"))
-            return
-        parents = _parents(stmt)
-        node, context = call, None
-        while node in parents:
-            parent = parents[node]
-            if isinstance(parent, (*COMPREHENSIONS, ast.Lambda)):
-                self.plan.unfixable.append((finding, "it runs inside a comprehension or lambda of a "
-                                                      "statement that also awaits"))
-                return
-            if context is None:
-                context = parent
-            node = parent
-        inner = [f for f in self.findings if f is not finding and _inside(f.node, call)]
-        if inner or any(isinstance(n, ast.Await) for n in ast.walk(call)):
-            self.plan.unfixable.append((finding, "its arguments block or await too"))
-            return
-        text, offsets = self.module.text, self.module.offsets
-        segment = lambda n: text[offsets.at(n.lineno, n.col_offset) : offsets.at(n.end_lineno, n.end_col_offset)]
-        args = [segment(a) for a in call.args] + [
-            (f"{k.arg}={segment(k.value)}" if k.arg else f"**{segment(k.value)}") for k in call.keywords]
-        replacement = self.module.backend.await_in_thread(segment(call.func), args, call.keywords)
-        if isinstance(context, (ast.Attribute, ast.Subscript)) or (
-                isinstance(context, ast.Call) and context.func is call):
-            replacement = f"({replacement})"
+            return "it is passed as a callback, not called here"
+        node = call
+        while node in self.parents and node is not stmt:
+            node = self.parents[node]
+            if isinstance(node, (ast.GeneratorExp, ast.Lambda)):
+                return "it runs inside a generator expression or lambda, where it cannot be awaited"
+        why = self.hop_reason([stmt], [call], "an async sleep" if self.is_sleep(finding) else "a thread hop")
+        if why:
+            return why
+        module, offsets, text = self.module, self.module.offsets, self.module.text
         start = offsets.at(call.lineno, call.col_offset)
         end = offsets.at(call.end_lineno, call.end_col_offset)
-        first, last = offsets.line_start(stmt.lineno), offsets.line_end(stmt.end_lineno)
-        new_stmt = text[first:start] + replacement + text[end:last]
-        if whole and (stmt.lineno != stmt.end_lineno or max(map(len, new_stmt.splitlines())) > self.module.line_length):
-            # The statement is generated code now (the call's lines were joined): black formats it.
-            indent = new_stmt[: len(new_stmt) - len(new_stmt.lstrip())]
-            eol = _eol(text, last)
-            formatted = self.module.format(new_stmt.strip() + "\n", indent).rstrip("\n")
-            self.plan.edits.append(Edit(first, last, formatted.replace("\n", eol or "\n") + eol))
+        func_end = offsets.at(call.func.end_lineno, call.func.end_col_offset)
+        if self.is_sleep(finding):
+            replacement = f"await {module.backend.sleep()}" + module.take(func_end, end)
         else:
-            self.plan.edits.append(Edit(start, end, replacement))
+            paren = text.index("(", func_end)
+            args = module.take(paren + 1, end - 1)
+            func = module.take(start, func_end)  # `Path.cwd().resolve()`: holds the inner rewrite
+            partial = module.backend.partial() if call.keywords and module.backend.name != "asyncio" else None
+            replacement = offloaded(module.backend.thread(), func, args, partial)
+        parent = self.parents.get(call)
+        if isinstance(parent, (ast.Attribute, ast.Subscript)) or (
+                isinstance(parent, ast.Call) and parent.func is call):
+            replacement = f"({replacement})"
+        in_fstring = any(isinstance(n, ast.JoinedStr) for n in self.ancestors(call, stmt))
+        if call.lineno == call.end_lineno and "\n" not in replacement and not in_fstring:
+            line = module.lines.line(call.lineno)
+            col = module.lines.char_col(call.lineno, call.col_offset)
+            end_col = module.lines.char_col(call.end_lineno, call.end_col_offset)
+            new_line = line[:col] + replacement + line[end_col:]
+            if len(new_line.rstrip("\r\n")) > module.line_length and replacement.endswith(")"):
+                indent = line[: len(line) - len(line.lstrip())]
+                eol = _eol(text, offsets.line_end(call.lineno)) or module.newline
+                replacement = wrapped(replacement, indent).replace("\n", eol)
+        self.plan.edits.append(Edit(start, end, replacement))
         self.plan.fixed.append(finding)
+        return None
+
+    def is_sleep(self, finding: RawFinding) -> bool:
+        call = finding.node
+        return (finding.match.category.name == "sleep" and isinstance(call, ast.Call)
+                and len(call.args) == 1 and not call.keywords and not isinstance(call.args[0], ast.Starred))
 
 
 class ModuleOffloader:
@@ -426,9 +514,35 @@ class ModuleOffloader:
         self.newline = newline
         self.offload = offload
         self.plan = Plan()
-        self.globals = _module_names(tree)
+        self.helpers: list[Helper] = []
+        self.module_vars = _module_vars(tree)
+        self.loop_info = ModuleLoopInfo.of(tree)
+        self.locks = lock_names(tree)
+        self.lazy_annotations = future_annotations(tree)
+        self._names_before: dict[int, frozenset[str]] = {}
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
             n.name for n in ast.walk(tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
+
+    def segment(self, node: ast.AST) -> str:
+        o = self.offsets
+        return self.text[o.at(node.lineno, node.col_offset) : o.at(node.end_lineno, node.end_col_offset)]
+
+    def take(self, start: int, end: int) -> str:
+        """The text between two offsets with the edits already planned inside it applied; those
+        edits are taken out of the plan (the edit that covers them now carries them)."""
+        inner = [e for e in self.plan.edits if start <= e.start and e.end <= end]
+        out = self.text[start:end]
+        for e in sorted(inner, key=lambda e: e.start, reverse=True):
+            out = out[: e.start - start] + e.text + out[e.end - start :]
+            self.plan.edits.remove(e)
+        return out
+
+    def names_before(self, where: tuple[int, bool]) -> frozenset[str]:
+        offset = where[0]
+        if offset not in self._names_before:
+            line = bisect.bisect_right(self.offsets.starts, offset)
+            self._names_before[offset] = module_names_before(self.tree, line)
+        return self._names_before[offset]
 
     def format(self, code: str, indent: str) -> str:
         """Code the rewrite generates, formatted by black at the project's line length and
@@ -442,111 +556,157 @@ class ModuleOffloader:
             pass
         return "".join(indent + line if line.strip() else line for line in code.splitlines(keepends=True))
 
-    def helper_name(self, base: str) -> str:
-        name, n = base, 2
-        while name in self.taken:
-            name, n = f"{base}_{n}", n + 1
-        self.taken.add(name)
-        return name
-
-    def helper_anchor(self, func: ast.AST) -> int:
-        """Helpers go right after the top-level statement that holds the coroutine."""
-        for stmt in self.tree.body:
-            if _inside(func, stmt):
-                return self.offsets.line_end(stmt.end_lineno)
-        return len(self.text)
-
     def run(self, all_findings: list[RawFinding]) -> Plan:
-        for func, prefix in _coroutines(self.tree):
-            own = [f for f in all_findings if _inside(f.node, func) and _innermost(f.node, func)]
+        owners = _owners(self.tree)
+        by_func: dict[int, list[RawFinding]] = {}
+        for finding in all_findings:
+            owner = owners.get(id(finding.node))
+            if owner is not None:
+                by_func.setdefault(id(owner), []).append(finding)
+        for func, class_names, enclosing in _coroutines(self.tree):
+            own = by_func.get(id(func), [])
             if any(f in self.selected for f in own):
-                base = f"_{func.name}_sync"
-                FunctionOffloader(self, func, base, own, bool(prefix)).run()
+                FunctionOffloader(self, func, class_names, enclosing, own).run()
+        self.finish()
         return self.plan
 
+    def finish(self) -> None:
+        """Name the helpers in source order, then write them and their calls."""
+        taken = self.taken
+        for helper in sorted(self.helpers, key=lambda h: h.position):
+            name, n = helper.base, 2
+            while name in taken:
+                name, n = f"{helper.base}_{n}", n + 1
+            taken.add(name)
+            helper.name = name
+        nl = self.newline
+        for helper in sorted(self.helpers, key=lambda h: h.position):
+            body = helper.body
+            if helper.returns:
+                body += f"    return {', '.join(helper.returns)}{nl}"
+            source = self.format(f"def {helper.name}({', '.join(helper.params)}):\n    pass\n", "")
+            source = source[: source.rindex("pass")].rstrip(" ").replace("\n", nl) + body
+            self.plan.helpers.append((*helper.anchor[:1], source, helper.anchor[1]))
+            call = self.backend.run_in_process(helper.name, helper.args) if helper.process else None
+            call = call or self.backend.run_in_thread(helper.name, helper.args)
+            if helper.terminal:
+                line = f"return {call}"
+            elif helper.returns:
+                line = f"{', '.join(helper.returns)} = {call}"
+            else:
+                line = call
+            line = self.format(line + "\n", helper.indent).rstrip("\n").replace("\n", helper.eol or "\n")
+            self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
 
-def _module_names(tree: ast.Module) -> set[str]:
-    """Names bound at module level: a helper (module-level itself) sees them without parameters."""
+
+def _module_vars(tree: ast.Module) -> set[str]:
+    """Module variables: names assigned at module level (not imports, functions or classes),
+    and names declared `global` anywhere."""
     from asyncfix.engine.astutil import flat_statements
 
     out = set()
     for stmt in flat_statements(tree.body):
-        if isinstance(stmt, (*FUNCS, ast.ClassDef)):
-            out.add(stmt.name)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
-        else:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                    out.add(node.id)
-                elif isinstance(node, (*FUNCS, ast.ClassDef)):
-                    break
-    for node in ast.walk(tree):  # `global x` in any function makes x a module name
+        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+            out |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             out |= set(node.names)
     return out
 
 
 def _coroutines(tree: ast.Module):
-    """Every async def, with a prefix naming its class for methods (helpers are module-level)."""
-    stack = [(tree, "")]
+    """Every async def, with the names of the classes around it (helpers are module-level) and
+    the locals of the functions around it (read through closures, so passed by value)."""
+    stack = [(tree, [], frozenset())]
     while stack:
-        node, prefix = stack.pop()
+        node, classes, enclosing = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.AsyncFunctionDef):
-                yield child, prefix
-                stack.append((child, prefix))
+                yield child, classes, set(enclosing)
+                stack.append((child, classes, enclosing | _own_locals(child)))
+            elif isinstance(child, ast.FunctionDef):
+                stack.append((child, classes, enclosing | _own_locals(child)))
             elif isinstance(child, ast.ClassDef):
-                stack.append((child, f"{prefix}{child.name}_"))
-            elif isinstance(child, (ast.FunctionDef, ast.stmt)):
-                stack.append((child, prefix))
+                stack.append((child, [*classes, child.name], enclosing))
+            elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+                stack.append((child, classes, enclosing))
 
 
-def _innermost(node: ast.AST, func: ast.AsyncFunctionDef) -> bool:
-    """Whether ``func`` is the innermost function around ``node``."""
-    for child in ast.walk(func):
-        if child is not func and isinstance(child, (*FUNCS, ast.Lambda)) and _inside(node, child):
-            return isinstance(child, ast.Lambda)  # lambdas belong to the enclosing coroutine
-    return True
+def _owners(tree: ast.Module) -> dict[int, ast.AsyncFunctionDef]:
+    """id(node) -> the coroutine whose own body holds it (lambdas belong to the coroutine)."""
+    out: dict[int, ast.AsyncFunctionDef] = {}
+    stack: list[tuple[ast.AST, ast.AsyncFunctionDef | None]] = [(tree, None)]
+    while stack:
+        node, owner = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.AsyncFunctionDef):
+                stack.append((child, child))
+            elif isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                stack.append((child, None))
+            else:
+                if owner is not None:
+                    out[id(child)] = owner
+                stack.append((child, owner))
+    return out
 
 
-def _function_locals(func) -> set[str]:
+def _own_locals(func) -> set[str]:
+    """Names local to ``func``'s own scope (not those of nested functions or comprehensions)."""
     args = func.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.arg for a in (args.vararg, args.kwarg) if a}
-    for node in ast.walk(func):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+    comp_targets: set[int] = set()
+    for node in _walk_own(func):
+        if isinstance(node, ast.comprehension):
+            comp_targets |= {id(n) for n in ast.walk(node.target)}
+    for node in _walk_own(func):
+        if node is func:
+            continue
+        if isinstance(node, (*FUNCS, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and id(node) not in comp_targets:
             names.add(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names |= {(a.asname or a.name).partition(".")[0] for a in node.names if a.name != "*"}
-        elif isinstance(node, (*FUNCS, ast.ClassDef)) and node is not func:
-            names.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
         elif isinstance(node, ast.match_case):
             names |= pattern_names(node.pattern)
+    for node in _walk_own(func):
+        if isinstance(node, ast.Global):
+            names -= set(node.names)
     return names
+
+
+def _closure_names(func, own: set[str]) -> tuple[set[str], set[str]]:
+    """(locals read by nested functions and lambdas: they may read them at any later time,
+    locals that nested functions assign through `nonlocal`)."""
+    reads, writes = set(), set()
+    for node in ast.walk(func):
+        if node is func or not isinstance(node, (*FUNCS, ast.Lambda, ast.ClassDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and inner.id in own:
+                reads.add(inner.id)
+            elif isinstance(inner, ast.Nonlocal):
+                writes |= set(inner.names) & own
+    return reads, writes
 
 
 def _terminal(stmt: ast.stmt) -> bool:
     """A return, or a `with` block whose last statement returns and that returns nowhere else:
     every path through it that does not raise returns."""
+    from asyncfix.transforms.swallow import may_swallow
+
     if isinstance(stmt, ast.Return):
         return True
-    if isinstance(stmt, ast.With) and stmt.body and _terminal(stmt.body[-1]) and not swallows(stmt):
+    if isinstance(stmt, ast.With) and stmt.body and _terminal(stmt.body[-1]) and not may_swallow(stmt):
         returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
         return len(returns) == 1
     return False
-
-
-def _non_negative_literal(call: ast.Call) -> bool:
-    if len(call.args) != 1 or call.keywords:
-        return False
-    try:
-        value = ast.literal_eval(call.args[0])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
 
 
 def _private(node: ast.AST) -> bool:
@@ -568,6 +728,10 @@ def _escapes(stmt: ast.stmt) -> bool:
     if isinstance(stmt, (ast.Break, ast.Continue)):
         return True
     return visit(stmt, isinstance(stmt, _LOOPS))
+
+
+def _size(node: ast.AST) -> tuple[int, int]:
+    return (node.end_lineno - node.lineno, (node.end_col_offset or 0) - node.col_offset)
 
 
 def _has_multiline_string(stmt: ast.stmt) -> bool:

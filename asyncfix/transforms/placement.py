@@ -1,0 +1,59 @@
+"""Where a helper goes and what it is called.
+
+Helpers are module-level functions named after their class and coroutine (`_Store_save_sync`,
+never with two leading underscores: inside a class Python would mangle such a name at the call),
+numbered in source order, and defined before anything can call the coroutine: after the `def` or
+`class` statement that holds it, or before any other top-level statement that does (a coroutine
+defined in `if __name__ == "__main__":` may be called further down the same block).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+
+_BUILTINS = frozenset(dir(builtins))
+
+
+def helper_base(class_names: list[str], func_name: str) -> str:
+    parts = [p.strip("_") for p in [*class_names, func_name]]
+    return "_" + "_".join(p for p in parts if p) + "_sync"
+
+
+def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end) -> tuple[int, bool]:
+    """(offset, before): where the helpers of ``func`` go, and whether in front of its statement."""
+    for stmt in tree.body:
+        if stmt.lineno <= func.lineno and func.end_lineno <= stmt.end_lineno:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                return line_end(stmt.end_lineno), False
+            first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+            return starts[first - 1], True
+    return line_end(func.end_lineno), False
+
+
+def module_names_before(tree: ast.Module, line: int) -> frozenset[str]:
+    """Names the module binds at top level in statements that start before ``line``."""
+    out = set()
+    for stmt in tree.body:
+        if stmt.lineno >= line:
+            break
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
+        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return frozenset(out)
+
+
+def future_annotations(tree: ast.Module) -> bool:
+    return any(isinstance(s, ast.ImportFrom) and s.module == "__future__"
+               and any(a.name == "annotations" for a in s.names) for s in tree.body)
+
+
+def annotation_fits(ann: ast.expr, lazy: bool, known: frozenset[str]) -> bool:
+    """Whether a parameter's annotation can be evaluated where the helper is defined."""
+    if lazy or (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
+        return True
+    return all(n.id in known or n.id in _BUILTINS for n in ast.walk(ann) if isinstance(n, ast.Name))

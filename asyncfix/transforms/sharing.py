@@ -1,0 +1,171 @@
+"""Which objects a coroutine shares with other calls, and where it reads and writes them.
+
+Concurrent calls of a coroutine see the same `self`, the same parameters' objects and the same
+module globals; a coroutine's own fresh objects (`out = {}`, `data = json.load(f)`) are its own.
+A local that aliases shared state (`items = self.items`, `for row in self.rows`) is shared too.
+Accesses are keyed by root and first attribute (`self.items`), the grain at which the atomicity
+check compares what a coroutine read before a thread hop with what it writes after it.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+from asyncfix.engine.astutil import FUNCS
+
+# Methods that only read their object: calling them on shared state is not a write.
+READ_ONLY = frozenset({
+    "get", "keys", "values", "items", "copy", "count", "index", "startswith", "endswith", "format",
+    "join", "split", "rsplit", "splitlines", "strip", "lstrip", "rstrip", "lower", "upper", "encode",
+    "decode", "replace", "find", "rfind", "isdigit", "isalpha", "isalnum", "isspace", "casefold",
+    "title", "partition", "rpartition", "zfill", "ljust", "rjust", "center", "hex", "isoformat",
+    "strftime", "timestamp", "total_seconds", "is_integer", "bit_length", "as_posix", "with_suffix",
+    "with_name", "with_stem", "joinpath", "relative_to", "resolve", "absolute", "expanduser",
+    "is_absolute", "match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "group",
+    "groups", "groupdict", "span", "start", "end", "model_dump", "dict", "json", "tobytes", "tolist",
+    "issubset", "issuperset", "union", "intersection", "difference", "symmetric_difference",
+})
+# Methods known to change their object in place.
+MUTATORS = frozenset({
+    "append", "extend", "insert", "pop", "popitem", "remove", "discard", "add", "clear", "update",
+    "setdefault", "sort", "reverse", "appendleft", "extendleft", "popleft", "rotate", "put",
+    "put_nowait", "get_nowait", "set", "reset", "__setitem__", "__delitem__", "difference_update",
+    "intersection_update", "symmetric_difference_update",
+})
+_LOGGER = re.compile(r"^_?(log|logger|logging|LOG|LOGGER|log_|.*_logger|.*_log)$")
+
+
+def root(node: ast.AST) -> ast.Name | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node if isinstance(node, ast.Name) else None
+
+
+def key(node: ast.AST) -> str | None:
+    """`self.items[k].x` -> `self.items`; `CACHE[k]` -> `CACHE`."""
+    chain = []
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Attribute):
+            chain.append(node.attr)
+        node = node.func if isinstance(node, ast.Call) else node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return f"{node.id}.{chain[-1]}" if chain else node.id
+
+
+def is_logger(node: ast.AST) -> bool:
+    """`logger.info(...)`, `self.log.debug(...)`, `logging.warning(...)`: thread-safe."""
+    base = node.value if isinstance(node, ast.Attribute) else None
+    name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+    return bool(name) and bool(_LOGGER.match(name))
+
+
+@dataclass
+class Sharing:
+    """The shared names of one coroutine."""
+
+    shared: frozenset[str]  # names whose objects other calls can see
+    declared_global: frozenset[str]
+
+    @classmethod
+    def of(cls, func: ast.AsyncFunctionDef, params: list[str], local_names: set[str],
+           outer_vars: set[str]) -> "Sharing":
+        """``outer_vars``: module variables (assigned at module level, not imported or defined)
+        and the enclosing functions' locals."""
+        declared = {n for node in _own_nodes(func) if isinstance(node, ast.Global) for n in node.names}
+        shared = set(params) | declared | (set(outer_vars) - set(local_names))
+        aliases: list[tuple[str, ast.expr]] = []
+        for node in _own_nodes(func):
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    aliases += [(n, node.value) for n in _names(target)]
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                aliases += [(n, node.value) for n in _names(node.target)]
+            elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                aliases += [(n, node.iter) for n in _names(node.target)]
+        changed = True
+        while changed:  # aliases of aliases
+            changed = False
+            for name, value in aliases:
+                if name not in shared and _aliases_shared(value, shared):
+                    shared.add(name)
+                    changed = True
+        return cls(frozenset(shared), frozenset(declared))
+
+    def accesses(self, nodes: list[ast.AST], blocking: set[int], strict: bool = True) -> tuple[set[str], set[str]]:
+        """(keys read, keys written) of shared state in ``nodes``. The catalogued blocking calls
+        (``blocking``, by id) are I/O, neither; read-only and logger methods read. Any other
+        method call counts as a write when ``strict`` (it may change its object: the thread it
+        runs in matters), else only the known mutators (for check-then-act sections)."""
+        reads, writes = set(), set()
+        inner: set[int] = set()  # the object chain under an access already counted
+        for top in nodes:
+            for node in _walk_own(top):
+                if id(node) in inner:
+                    continue
+                if isinstance(node, ast.Name) and node.id in self.declared_global:
+                    (writes if isinstance(node.ctx, ast.Store) else reads).add(node.id)
+                elif isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Attribute, ast.Subscript)):
+                    r = root(node.target)
+                    if r is not None and r.id in self.shared:
+                        reads.add(key(node.target))
+                elif isinstance(node, (ast.Attribute, ast.Subscript)):
+                    r = root(node)
+                    if r is None or not r.id in self.shared:
+                        continue
+                    store = isinstance(node.ctx, (ast.Store, ast.Del))
+                    (writes if store else reads).add(key(node))
+                    _mark_chain(node.value, inner)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    r = root(node.func.value)
+                    if r is None or not r.id in self.shared:
+                        continue
+                    attr = node.func.attr
+                    if id(node) not in blocking:
+                        if attr in READ_ONLY or is_logger(node.func):
+                            reads.add(key(node.func.value))
+                        elif strict or attr in MUTATORS:
+                            writes.add(key(node.func.value))
+                    _mark_chain(node.func, inner)
+        return reads, writes
+
+
+def _mark_chain(node: ast.AST, out: set[int]) -> None:
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        out.add(id(node))
+        node = node.func if isinstance(node, ast.Call) else node.value
+
+
+def _aliases_shared(value: ast.expr, shared: set[str]) -> bool:
+    if isinstance(value, (ast.Name, ast.Attribute, ast.Subscript, ast.Starred)):
+        r = root(value)
+        return r is not None and r.id in shared
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return any(_aliases_shared(e, shared) for e in value.elts)
+    if isinstance(value, ast.IfExp):
+        return _aliases_shared(value.body, shared) or _aliases_shared(value.orelse, shared)
+    if isinstance(value, ast.BoolOp):
+        return any(_aliases_shared(v, shared) for v in value.values)
+    if isinstance(value, ast.NamedExpr):
+        return _aliases_shared(value.value, shared)
+    return False
+
+
+def _names(target: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _own_nodes(func: ast.AST):
+    for child in ast.iter_child_nodes(func):
+        yield from _walk_own(child)
+
+
+def _walk_own(node: ast.AST, top: bool = True):
+    """ast.walk of one scope: nested functions, classes and lambdas are yielded, not entered."""
+    yield node
+    if not top and isinstance(node, (*FUNCS, ast.ClassDef, ast.Lambda)):
+        return
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_own(child, False)
