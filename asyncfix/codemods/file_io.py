@@ -51,7 +51,9 @@ CATEGORY = Category(
         "`await asyncio.to_thread(_save_checkpoint_sync, data, path)`; one thread hop for the "
         "block, not one per call.",
         fix_safety="Safe: the same calls run in a worker thread in the same order; file objects "
-        "are created and closed inside the helper.",
+        "are created and closed inside the helper. A block that also writes shared state, uses "
+        "asyncio objects or context variables, or binds names a handler reads if it fails stays "
+        "on the loop, and its calls are awaited in a thread one by one.",
     ),
     rules=(
         Rule(

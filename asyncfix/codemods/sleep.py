@@ -15,8 +15,11 @@ CATEGORY = Category(
         "        time.sleep(1)",
         instead="`await asyncio.sleep(x)` (or `trio.sleep` / `anyio.sleep` in trio and anyio "
         "code), which lets other tasks run meanwhile.",
-        fix_safety="Safe: same delay; the only difference is that other tasks run while this one "
-        "sleeps, and the sleep becomes a cancellation point.",
+        fix_safety="Safe for any delay, with one difference: a negative delay made `time.sleep` "
+        "raise `ValueError`, while the async sleep returns at once. Other tasks run while this one "
+        "sleeps, and the sleep becomes a cancellation point. Left as is, with the reason: a sleep "
+        "under a held sync lock (awaiting there can deadlock the loop) and a sleep between a check "
+        "of shared state and its update (another call could run in between).",
         imports="import time",
     ),
     rules=(
