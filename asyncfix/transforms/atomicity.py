@@ -17,8 +17,51 @@ _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _AWAITS = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
 
 
-def awaits(node: ast.AST) -> bool:
-    return any(isinstance(n, _AWAITS) for n in _walk_own(node))
+def always_awaits(node: ast.AST) -> bool:
+    """Whether every path through ``node`` that completes it awaits: only such a statement
+    certainly ends the await-free section before it."""
+    if isinstance(node, (ast.AsyncWith, ast.AsyncFor)):
+        return True
+    if isinstance(node, ast.If):
+        return _expr_awaits(node.test) or (_block_awaits(node.body) and _block_awaits(node.orelse))
+    if isinstance(node, (ast.For, ast.While)):
+        return _expr_awaits(node.iter if isinstance(node, ast.For) else node.test)
+    if isinstance(node, ast.With):
+        return any(_expr_awaits(i.context_expr) for i in node.items) or _block_awaits(node.body)
+    if isinstance(node, ast.Match):
+        return _expr_awaits(node.subject)
+    if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+        return _block_awaits(node.finalbody)
+    if isinstance(node, ast.stmt):
+        return any(_expr_awaits(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+    return False
+
+
+def _block_awaits(block: list[ast.stmt]) -> bool:
+    return any(always_awaits(s) for s in block)
+
+
+def _expr_awaits(expr: ast.AST) -> bool:
+    """An await outside short-circuited, conditional, lazy or nested parts of ``expr``."""
+    if isinstance(expr, (ast.Await, ast.Yield, ast.YieldFrom)):
+        return True
+    if isinstance(expr, ast.BoolOp):
+        return _expr_awaits(expr.values[0])
+    if isinstance(expr, ast.IfExp):
+        return _expr_awaits(expr.test) or (_expr_awaits(expr.body) and _expr_awaits(expr.orelse))
+    if isinstance(expr, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        return _expr_awaits(expr.generators[0].iter)
+    if isinstance(expr, (ast.Lambda, *FUNCS, ast.ClassDef)):
+        return False
+    return any(_expr_awaits(c) for c in ast.iter_child_nodes(expr))
+
+
+def _repeats_without_await(loop: ast.stmt) -> bool:
+    """A loop whose next iteration can start without an await in between."""
+    if isinstance(loop, ast.AsyncFor):
+        return False
+    test = [loop.test] if isinstance(loop, ast.While) else []
+    return not (any(_expr_awaits(t) for t in test) or _block_awaits(loop.body))
 
 
 def _header(stmt: ast.stmt) -> list[ast.AST]:
@@ -42,46 +85,81 @@ def _block_of(stmt: ast.stmt, parent: ast.AST) -> list[ast.stmt] | None:
     return None
 
 
-def section(hop: list[ast.stmt], func: ast.AST, parents: dict) -> tuple[list[ast.AST], list[ast.AST]]:
-    """What runs before and after the hop (the statements ``hop``) without an await between."""
+def _around(parent: ast.AST, came_from: ast.AST) -> tuple[list[ast.AST], list[ast.AST]]:
+    """What else of ``parent`` may run before and after the part ``came_from`` (a statement of
+    one of its blocks, or one of its handlers), without counting awaits (conservative)."""
+    def part(name):
+        return getattr(parent, name, None) or []
+
+    def holds(name):
+        return any(s is came_from for s in part(name))
+
     before: list[ast.AST] = []
     after: list[ast.AST] = []
-    first, last = hop[0], hop[-1]
-    open_before = open_after = True
-    node_first, node_last = first, last
+    if isinstance(parent, (ast.If, ast.With, ast.AsyncWith, ast.Match)):
+        before += _header(parent)
+    elif isinstance(parent, (ast.For, ast.AsyncFor, ast.While)):
+        if holds("body"):
+            before += _header(parent)
+            if _repeats_without_await(parent):  # the next iteration runs on both sides
+                before += [*_header(parent), *parent.body]
+                after += [*_header(parent), *parent.body]
+            after += parent.orelse
+        else:  # the `else` of a loop runs after all of its iterations
+            before += [*_header(parent), *parent.body]
+    elif isinstance(parent, ast.Try) or type(parent).__name__ == "TryStar":
+        if holds("body"):
+            after += [*parent.handlers, *parent.orelse, *parent.finalbody]
+        elif any(h is came_from for h in parent.handlers):
+            before += parent.body
+            after += parent.finalbody
+        elif holds("orelse"):
+            before += parent.body
+            after += parent.finalbody
+        else:
+            before += [*parent.body, *parent.handlers, *parent.orelse]
+    return before, after
+
+
+def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool = True,
+            open_after: bool = True) -> tuple[list[ast.AST], list[ast.AST]]:
+    """What runs before and after the hop (the statements ``hop``) without an await between;
+    ``open_before``/``open_after`` False: the hop's own statement awaits on that side of it."""
+    before: list[ast.AST] = []
+    after: list[ast.AST] = []
+    node_first, node_last = hop[0], hop[-1]
     while node_first is not func and node_first in parents and (open_before or open_after):
         parent = parents[node_first]
         block = _block_of(node_first, parent)
-        if block is None:  # a handler or match case: climb to its statement
-            node_first = node_last = parent
-            continue
-        i = next(k for k, s in enumerate(block) if s is node_first)
-        j = next(k for k, s in enumerate(block) if s is node_last)
-        if open_before:
-            for s in reversed(block[:i]):
-                if awaits(s):
-                    open_before = False
-                    break
-                before.append(s)
-        if open_after:
-            for s in block[j + 1 :]:
-                if awaits(s):
-                    open_after = False
-                    break
-                after.append(s)
+        if block is not None:
+            i = next(k for k, s in enumerate(block) if s is node_first)
+            j = next(k for k, s in enumerate(block) if s is node_last)
+            if open_before:
+                for s in reversed(block[:i]):
+                    before.append(s)
+                    if always_awaits(s):
+                        open_before = False
+                        break
+            if open_after:
+                for s in block[j + 1 :]:
+                    after.append(s)
+                    if always_awaits(s):
+                        open_after = False
+                        break
         if parent is func:
             break
-        head = _header(parent) if block is getattr(parent, "body", None) else []
+        grand = parents.get(parent)
+        if isinstance(parent, (ast.ExceptHandler, ast.match_case)) and grand is not None:
+            extra_before, extra_after = _around(grand, parent)
+            node_first = node_last = grand
+            parent = None
+        else:
+            extra_before, extra_after = _around(parent, node_first)
+            node_first = node_last = parent
         if open_before:
-            if any(awaits(h) for h in head):
-                open_before = False
-            else:
-                before += head
-        if isinstance(parent, _LOOPS) and not awaits(parent):
-            # Another iteration runs the loop's whole body again on both sides of the hop.
-            before.append(parent)
-            after.append(parent)
-        node_first = node_last = parent
+            before += extra_before
+        if open_after:
+            after += extra_after
     return before, after
 
 
@@ -89,23 +167,71 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
                  sharing: Sharing, blocking: set[int], what: str = "a thread hop") -> str | None:
     """Why a thread hop at ``hop`` (statements; ``inner``: the moved parts, read during the hop)
     would split a check-then-act on shared state (None: it would not)."""
-    before, after = section(hop, func, parents)
+    single = not any(s is i for s in hop for i in inner)
+    cut_before = cut_after = False
+    if single:  # the statement's own awaits: before the call, or after it (awaiting its result)
+        call = inner[0]
+        for node in _certain_awaits(hop[0]):
+            if _inside(call, node) or (node.lineno, node.col_offset) > (call.lineno, call.col_offset):
+                cut_after = True
+            else:
+                cut_before = True
+    before, after = section(hop, func, parents, not cut_before, not cut_after)
     outer: list[ast.AST] = []
-    if not any(s is i for s in hop for i in inner):
+    if single:
         # A single call: its statement is on both sides of the hop; of a compound statement,
         # its header, and its body comes after.
         stmt = hop[0]
         head = _header(stmt)
         outer = head if head or isinstance(stmt, ast.Try) else [stmt]
         for s in getattr(stmt, "body", []) if head else []:
-            if awaits(s):
-                break
             after.append(s)
-    read_before, write_before = sharing.accesses(before + inner, blocking, strict=False)
+            if always_awaits(s):
+                break
+    read_before, write_before = sharing.accesses(before, blocking, strict=False)
     read_after, write_after = sharing.accesses(after, blocking, strict=False)
     r_hop, w_hop = sharing.accesses(outer, blocking, strict=False)
-    clash = (read_before | r_hop) & (write_after | w_hop) or (write_before | w_hop) & (read_after | r_hop)
+    r_in, _ = sharing.accesses(inner, blocking, strict=False)  # read in the thread, during the hop
+    clash = _clash(read_before | r_hop | r_in, write_after | w_hop) | _clash(write_before | w_hop, read_after | r_hop | r_in)
     if clash:
         return (f"{what} here would let another call change `{sorted(clash)[0]}` between "
                 f"its check and its update (they run without an await between them today)")
     return None
+
+
+def _certain_awaits(stmt: ast.stmt) -> list[ast.Await]:
+    """The awaits of a statement's own expressions that run whenever it runs."""
+    out: list[ast.Await] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Await):
+            out.append(node)
+        if isinstance(node, (ast.Lambda, *FUNCS, ast.ClassDef)) or (isinstance(node, ast.stmt) and node is not stmt):
+            return
+        if isinstance(node, ast.BoolOp):
+            visit(node.values[0])
+            return
+        if isinstance(node, ast.IfExp):
+            visit(node.test)
+            return
+        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            visit(node.generators[0].iter)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    for part in (_header(stmt) or [stmt]):
+        visit(part)
+    return out
+
+
+def _inside(inner: ast.AST, outer: ast.AST) -> bool:
+    a = (inner.lineno, inner.col_offset, inner.end_lineno, inner.end_col_offset)
+    b = (outer.lineno, outer.col_offset, outer.end_lineno, outer.end_col_offset)
+    return a[:2] >= b[:2] and a[2:] <= b[2:]
+
+
+def _clash(a: set[str], b: set[str]) -> set[str]:
+    """Keys of ``a`` that name the same state as a key of ``b``: equal, or one is the root of the
+    other (`self`, passed whole to a function, covers `self.items`)."""
+    return {x for x in a for y in b if x == y or x.partition(".")[0] == y or y.partition(".")[0] == x}

@@ -31,7 +31,7 @@ from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop
 from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.placement import (anchor, annotation_fits, future_annotations, helper_base,
                                            module_names_before)
-from asyncfix.transforms.sharing import Sharing, _walk_own
+from asyncfix.transforms.sharing import Sharing, _walk_own, module_functions
 
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
 _LOOPS = (ast.For, ast.While)
@@ -125,7 +125,8 @@ class FunctionOffloader:
         self.cells, self.written_by_closures = _closure_names(func, self.locals)
         self.parents = _parents(func)
         self.flow = Flow(func.body, set(self.params))
-        self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing)
+        self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
+                                  module.functions)
         self.framework = framework_params(func)
         self.in_class = bool(class_names)
         # Findings by the statements that hold them: every lookup below is by statement.
@@ -518,6 +519,7 @@ class ModuleOffloader:
         self.module_vars = _module_vars(tree)
         self.loop_info = ModuleLoopInfo.of(tree)
         self.locks = lock_names(tree)
+        self.functions = module_functions(tree)
         self.lazy_annotations = future_annotations(tree)
         self._names_before: dict[int, frozenset[str]] = {}
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {

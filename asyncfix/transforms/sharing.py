@@ -68,10 +68,11 @@ class Sharing:
 
     shared: frozenset[str]  # names whose objects other calls can see
     declared_global: frozenset[str]
+    functions: dict = None  # the module's own sync functions, by name: calls look inside them
 
     @classmethod
     def of(cls, func: ast.AsyncFunctionDef, params: list[str], local_names: set[str],
-           outer_vars: set[str]) -> "Sharing":
+           outer_vars: set[str], functions: dict | None = None) -> "Sharing":
         """``outer_vars``: module variables (assigned at module level, not imported or defined)
         and the enclosing functions' locals."""
         declared = {n for node in _own_nodes(func) if isinstance(node, ast.Global) for n in node.names}
@@ -92,7 +93,7 @@ class Sharing:
                 if name not in shared and _aliases_shared(value, shared):
                     shared.add(name)
                     changed = True
-        return cls(frozenset(shared), frozenset(declared))
+        return cls(frozenset(shared), frozenset(declared), functions or {})
 
     def accesses(self, nodes: list[ast.AST], blocking: set[int], strict: bool = True) -> tuple[set[str], set[str]]:
         """(keys read, keys written) of shared state in ``nodes``. The catalogued blocking calls
@@ -107,9 +108,10 @@ class Sharing:
                     continue
                 if isinstance(node, ast.Name) and node.id in self.declared_global:
                     (writes if isinstance(node.ctx, ast.Store) else reads).add(node.id)
-                elif isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Attribute, ast.Subscript)):
+                elif isinstance(node, ast.AugAssign):  # `x += v` reads x before v is evaluated
                     r = root(node.target)
-                    if r is not None and r.id in self.shared:
+                    if r is not None and r.id in self.shared and (
+                            r is not node.target or r.id in self.declared_global):
                         reads.add(key(node.target))
                 elif isinstance(node, (ast.Attribute, ast.Subscript)):
                     r = root(node)
@@ -118,7 +120,9 @@ class Sharing:
                     store = isinstance(node.ctx, (ast.Store, ast.Del))
                     (writes if store else reads).add(key(node))
                     _mark_chain(node.value, inner)
-                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if isinstance(node, ast.Call) and id(node) not in blocking:
+                    self._call(node, reads, writes, strict)
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     r = root(node.func.value)
                     if r is None or not r.id in self.shared:
                         continue
@@ -130,6 +134,38 @@ class Sharing:
                             writes.add(key(node.func.value))
                     _mark_chain(node.func, inner)
         return reads, writes
+
+    def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool) -> None:
+        """Shared objects handed whole to a call: read there (`check(self)`); handed to one of
+        the module's own functions (`_save_sync(self, path)` in a thread), what it does to them."""
+        args = list(call.args)
+        callee = call.func.id if isinstance(call.func, ast.Name) else None
+        if callee not in (self.functions or {}):
+            # `to_thread(_save_sync, self, path)`: the function is an argument, its own follow
+            for k, arg in enumerate(args):
+                if isinstance(arg, ast.Name) and arg.id in (self.functions or {}):
+                    callee, args = arg.id, args[k + 1 :]
+                    break
+            else:
+                callee = None
+        if callee is None:
+            for arg in args + [k.value for k in call.keywords]:
+                if isinstance(arg, ast.Name) and arg.id in self.shared:
+                    reads.add(arg.id)
+            return
+        fdef = self.functions[callee]
+        names = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
+        mapping = {p: a.id for p, a in zip(names, args) if isinstance(a, ast.Name) and a.id in self.shared}
+        inner = Sharing(frozenset(mapping), frozenset(), {})
+        r, w = inner.accesses(fdef.body, set(), strict)
+        rename = lambda k: mapping.get(k.partition(".")[0], k.partition(".")[0]) + k[len(k.partition(".")[0]):]
+        reads |= {rename(k) for k in r}
+        writes |= {rename(k) for k in w}
+
+
+def module_functions(tree: ast.Module) -> dict:
+    """The module's top-level sync functions, by name."""
+    return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
 
 
 def _mark_chain(node: ast.AST, out: set[int]) -> None:
