@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 
 from asyncfix.engine.astutil import FUNCS
-from asyncfix.transforms.sharing import Sharing, _walk_own
+from asyncfix.transforms.sharing import Sharing
+from asyncfix.transforms.swallow import may_swallow
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _AWAITS = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
@@ -26,8 +27,9 @@ def always_awaits(node: ast.AST) -> bool:
         return _expr_awaits(node.test) or (_block_awaits(node.body) and _block_awaits(node.orelse))
     if isinstance(node, (ast.For, ast.While)):
         return _expr_awaits(node.iter if isinstance(node, ast.For) else node.test)
-    if isinstance(node, ast.With):
-        return any(_expr_awaits(i.context_expr) for i in node.items) or _block_awaits(node.body)
+    if isinstance(node, ast.With):  # a swallowed exception can skip the body's await
+        return any(_expr_awaits(i.context_expr) for i in node.items) or (
+            _block_awaits(node.body) and not may_swallow(node))
     if isinstance(node, ast.Match):
         return _expr_awaits(node.subject)
     if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
@@ -160,6 +162,8 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
             before += extra_before
         if open_after:
             after += extra_after
+        if isinstance(parent, (ast.AsyncWith, ast.AsyncFor)):
+            open_before = open_after = False  # entering, leaving, each iteration: awaited
     return before, after
 
 

@@ -142,23 +142,37 @@ class Flow:
         if isinstance(s, ast.Match):
             head = self._expr_node(s, [s.subject], preds, ctx)
             ends, test = [], head
+            tests = [head]
             for case in s.cases:
-                guard = accesses([ast.Expr(case.guard)]) if case.guard is not None else None
                 values = [c.value if isinstance(c, ast.MatchValue) else c.cls for c in ast.walk(case.pattern)
                           if isinstance(c, (ast.MatchValue, ast.MatchClass))]
-                uses = set(accesses([ast.Expr(v) for v in values]).reads) | set(guard.reads if guard else ())
-                attempt = self._simple(case, [test], ctx, uses=uses)
+                uses = set(accesses([ast.Expr(v) for v in values]).reads)
+                attempt = self._simple(case, tests, ctx, uses=uses)
+                # The captures are bound before the guard runs, and stay bound if it fails.
                 bound = self._simple(case, [attempt], ctx, defs=pattern_names(case.pattern), raises=False)
-                ends += self._block(case.body, [bound], ctx)
-                test = attempt
+                tests = [attempt]
+                entry = bound
+                if case.guard is not None:
+                    guard = accesses([ast.Expr(case.guard)])
+                    maybe = _conditional_walrus(case.guard)
+                    entry = self._simple(case, [bound], ctx, uses=guard.reads,
+                                         defs=set(guard.binds) - maybe, maydefs=maybe)
+                    tests.append(entry)
+                ends += self._block(case.body, [entry], ctx)
                 if _irrefutable(case):
-                    test = None
+                    tests = []
                     break
-            return ends + ([test] if test is not None else [])
+            return ends + tests
         if isinstance(s, ast.Delete):
-            names = {t.id for t in s.targets if isinstance(t, ast.Name)}
-            others = accesses([ast.Expr(t) for t in s.targets if not isinstance(t, ast.Name)])
+            flat = [t for target in s.targets for t in _unpack(target)]
+            names = {t.id for t in flat if isinstance(t, ast.Name)}
+            others = accesses([ast.Expr(t) for t in flat if not isinstance(t, ast.Name)])
             return [self._simple(s, preds, ctx, uses=names | set(others.reads), kills=names)]
+        if isinstance(s, ast.Assert):  # the message runs only when the assert fails, then raises
+            got = accesses([ast.Expr(s.test)] + ([ast.Expr(s.msg)] if s.msg is not None else []))
+            maybe = _conditional_walrus(s.test)
+            bound = set(accesses([ast.Expr(s.test)]).binds) - maybe
+            return [self._simple(s, preds, ctx, uses=got.reads, defs=bound, maydefs=maybe)]
         got = accesses([s])
         maybe = _conditional_walrus(s)
         node = self._simple(s, preds, ctx, uses=got.reads, defs=set(got.binds) - maybe, maydefs=maybe,
@@ -195,9 +209,18 @@ class Flow:
             for handler in s.handlers:
                 uses = accesses([ast.Expr(handler.type)]).reads if handler.type is not None else ()
                 match = self._simple(handler, [test], inner, uses=uses, defs={handler.name} if handler.name else ())
-                hends = self._block(handler.body, [match], inner)
-                if handler.name:  # `except E as e:` deletes `e` when the handler ends
+                if handler.name:  # `except E as e:` deletes `e` however the handler ends
+                    hctx = _Ctx(_Jump(), _Jump(), _Jump() if inner.brk else None, _Jump() if inner.cont else None)
+                    hends = self._block(handler.body, [match], hctx)
                     hends = [self._simple(handler, hends, inner, kills={handler.name}, raises=False)] if hends else []
+                    for jump, outer in ((hctx.exc, inner.exc), (hctx.ret, inner.ret), (hctx.brk, inner.brk),
+                                        (hctx.cont, inner.cont)):
+                        if jump is not None and jump.sources:
+                            kill = self._new(handler, kills=frozenset({handler.name}))
+                            jump.wire(kill)
+                            outer.add(kill)
+                else:
+                    hends = self._block(handler.body, [match], inner)
                 ends += hends
                 test = match
                 if handler.type is None or (isinstance(handler.type, ast.Name) and handler.type.id == "BaseException"):
@@ -323,6 +346,12 @@ def run_facts(run: list[ast.stmt], bound: frozenset) -> tuple[frozenset, frozens
     exposed = frozenset().union(*(flow.live_in[id(s)] for s in flow.entry.succ))
     at_end = flow.must_in[id(flow.exit)]
     return exposed, at_end if at_end is not None else frozenset()
+
+
+def _unpack(target: ast.expr) -> list[ast.expr]:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [t for e in target.elts for t in _unpack(e)]
+    return [target]
 
 
 def _irrefutable(case: ast.match_case) -> bool:

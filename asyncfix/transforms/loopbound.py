@@ -71,10 +71,14 @@ def framework_params(func: ast.AsyncFunctionDef) -> frozenset[str]:
     for arg in args.posonlyargs + args.args + args.kwonlyargs:
         ann = arg.annotation
         if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
-            text = ann.value
-        else:
-            text = ast.unparse(ann) if ann is not None else ""
-        if arg.arg in _FRAMEWORK_NAMES or text.rpartition(".")[2].strip() in _FRAMEWORK_TYPES:
+            try:
+                ann = ast.parse(ann.value, mode="eval").body
+            except SyntaxError:
+                ann = None
+        # `Request`, `web.Request`, `Optional[Request]`, `Annotated[WebSocket, ...]`
+        named = {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)} | {
+            n.attr for n in ast.walk(ann) if isinstance(n, ast.Attribute)} if ann is not None else set()
+        if arg.arg in _FRAMEWORK_NAMES or named & _FRAMEWORK_TYPES:
             out.add(arg.arg)
     return frozenset(out)
 
@@ -83,7 +87,7 @@ def loop_bound(stmt: ast.stmt, info: ModuleLoopInfo, framework: frozenset[str], 
                blocking: set[int]) -> str | None:
     """Why ``stmt`` must stay on the loop's thread (None: nothing in it belongs to the loop).
     ``blocking``: ids of the catalogued blocking calls in it, the work that may move."""
-    for node in _walk_own(stmt):
+    for node in _walk_own(stmt, False):
         if isinstance(node, ast.Name):
             if node.id in info.async_names:
                 return f"it uses `{node.id}`, whose objects belong to the event loop's thread"

@@ -41,7 +41,7 @@ def module_names_before(tree: ast.Module, line: int) -> frozenset[str]:
             out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             out.add(stmt.name)
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        elif isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value is not None):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
     return frozenset(out)

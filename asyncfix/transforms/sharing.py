@@ -103,11 +103,13 @@ class Sharing:
         reads, writes = set(), set()
         inner: set[int] = set()  # the object chain under an access already counted
         for top in nodes:
-            for node in _walk_own(top):
+            for node in _walk_own(top, False):
                 if id(node) in inner:
                     continue
                 if isinstance(node, ast.Name) and node.id in self.declared_global:
                     (writes if isinstance(node.ctx, ast.Store) else reads).add(node.id)
+                elif isinstance(node, ast.Name) and node.id in self.shared and isinstance(node.ctx, ast.Load):
+                    reads.add(node.id)  # used whole: `key not in CACHE`, `if not items`
                 elif isinstance(node, ast.AugAssign):  # `x += v` reads x before v is evaluated
                     r = root(node.target)
                     if r is not None and r.id in self.shared and (
@@ -121,7 +123,7 @@ class Sharing:
                     (writes if store else reads).add(key(node))
                     _mark_chain(node.value, inner)
                 if isinstance(node, ast.Call) and id(node) not in blocking:
-                    self._call(node, reads, writes, strict)
+                    self._call(node, reads, writes, strict, inner)
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     r = root(node.func.value)
                     if r is None or not r.id in self.shared:
@@ -135,7 +137,7 @@ class Sharing:
                     _mark_chain(node.func, inner)
         return reads, writes
 
-    def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool) -> None:
+    def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool, followed: set[int]) -> None:
         """Shared objects handed whole to a call: read there (`check(self)`); handed to one of
         the module's own functions (`_save_sync(self, path)` in a thread), what it does to them."""
         args = list(call.args)
@@ -149,13 +151,11 @@ class Sharing:
             else:
                 callee = None
         if callee is None:
-            for arg in args + [k.value for k in call.keywords]:
-                if isinstance(arg, ast.Name) and arg.id in self.shared:
-                    reads.add(arg.id)
-            return
+            return  # shared objects handed whole are read: the Name visit counts them
         fdef = self.functions[callee]
         names = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
         mapping = {p: a.id for p, a in zip(names, args) if isinstance(a, ast.Name) and a.id in self.shared}
+        followed.update(id(a) for a in args if isinstance(a, ast.Name))  # counted inside, precisely
         inner = Sharing(frozenset(mapping), frozenset(), {})
         r, w = inner.accesses(fdef.body, set(), strict)
         rename = lambda k: mapping.get(k.partition(".")[0], k.partition(".")[0]) + k[len(k.partition(".")[0]):]
@@ -172,6 +172,7 @@ def _mark_chain(node: ast.AST, out: set[int]) -> None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         out.add(id(node))
         node = node.func if isinstance(node, ast.Call) else node.value
+    out.add(id(node))  # the root name: counted with the access
 
 
 def _aliases_shared(value: ast.expr, shared: set[str]) -> bool:
@@ -195,7 +196,7 @@ def _names(target: ast.AST) -> list[str]:
 
 def _own_nodes(func: ast.AST):
     for child in ast.iter_child_nodes(func):
-        yield from _walk_own(child)
+        yield from _walk_own(child, False)
 
 
 def _walk_own(node: ast.AST, top: bool = True):
