@@ -17,7 +17,7 @@ from pathlib import Path
 from asyncfix.catalog import Catalog
 from asyncfix.config import find_pyproject
 from asyncfix.emit import SourceFile, write_atomic
-from asyncfix.engine.file import raw_findings, to_finding
+from asyncfix.engine.file import analyze_source, raw_findings, to_finding
 from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
@@ -56,7 +56,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     if not wanted:
         return Rewrite("", before=before)
-    backend = Backend.detect(tree)
+    backend = Backend.detect(tree, path)
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
@@ -188,19 +188,31 @@ class FileResult:
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
                line_length: int, offload: str = "thread") -> FileResult:
+    """One file through `apply`, which looks at it as `check` does, so that both give a file the
+    same verdict: without `async` it is not read further; bytes Python cannot decode and syntax
+    errors where check parses are errors; where check finds nothing to move the file is left as is
+    (not parsed whole, so a template or a half-written file check passes is no error here).
+    Errors come back in ``error``, one line; the file is then left exactly as it was."""
     path = Path(path)
     try:
-        source = SourceFile.read(path)
-    except (OSError, SyntaxError, LookupError, UnicodeDecodeError) as exc:
-        return FileResult(path, shown, error=f"cannot read: {exc}")
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileResult(path, shown, error=f"cannot read: {exc.strerror or exc}")
+    if b"async" not in raw:
+        return FileResult(path, shown)
+    try:
+        source = SourceFile.from_bytes(path, raw)
+        found = analyze_source(source.text, shown, catalog)
+    except SyntaxError as exc:
+        return FileResult(path, shown, error=_syntax_error(exc))
     out = FileResult(path, shown, old=source.text)
-    if "async" not in source.text:
+    if not any(f.category in categories for f in found):
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
                                  offload)
-    except SyntaxError as exc:
-        out.error = f"syntax error: {exc.msg} (line {exc.lineno})"
+    except SyntaxError as exc:  # in a part check does not parse: a rewrite needs the whole file
+        out.error = _syntax_error(exc)
         return out
     except VerifyError as exc:
         out.error = f"left untouched: {exc}"
@@ -209,8 +221,15 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
     if result.text and result.text != source.text:
         out.new = result.text
         if write:
-            write_atomic(path, source.encode(result.text))
+            try:
+                write_atomic(path, source.encode(result.text))
+            except (OSError, UnicodeError) as exc:
+                out.error = f"cannot write: {getattr(exc, 'strerror', None) or exc}"
     return out
+
+
+def _syntax_error(exc: SyntaxError) -> str:
+    return f"syntax error: {exc.msg}" + (f" (line {exc.lineno})" if exc.lineno else "")
 
 
 def fixed_example(category, catalog: Catalog) -> tuple[str, str] | None:

@@ -565,3 +565,70 @@ def test_retry_loop_keeps_the_users_calls_and_sleeps_async(tmp_path, catalog):
 
     result = same_behaviour(source, tmp_path, catalog, setup, [("good.json",), ("bad.json",)])
     assert "await asyncio.sleep(" in result.text, result.text
+
+
+# -- found by the corpus review and the fuzzer -------------------------------------------------
+
+def test_state_the_module_changes_is_not_read_from_a_thread(tmp_path, catalog):
+    """`json.dumps(STATE)` moved to a thread while a task keeps changing `STATE` on the loop:
+    the dump was atomic, the rewrite raised 'dictionary changed size during iteration'."""
+    source = """\
+        import asyncio
+        import json
+
+        STATE = {"sensors": {}}
+
+
+        async def update(stop):
+            n = 0
+            while not stop.is_set():
+                STATE["sensors"][f"s{n}"] = n
+                n += 1
+                if n % 500 == 0:
+                    await asyncio.sleep(0)
+
+
+        async def snapshot():
+            return json.dumps(STATE, indent=2)
+
+
+        async def main(folder):
+            for n in range(60000):
+                STATE["sensors"][f"s{n}"] = n
+            stop = asyncio.Event()
+            task = asyncio.create_task(update(stop))
+            await asyncio.sleep(0)
+            try:
+                text = await snapshot()
+            finally:
+                stop.set()
+                await task
+            return text.count(",") > 0
+    """
+    result = same_behaviour(source, tmp_path, catalog)
+    assert "it reads `STATE` in a thread" in result.unfixable[0].unfixable_reason
+
+
+def test_lazy_iterator_is_not_offloaded_alone(tmp_path, catalog):
+    """`root.glob(...)` awaited in a thread only builds the generator: the directory is read as
+    it is consumed, on the loop. The call stays, with that reason; consumed at once, it moves."""
+    source = """\
+        import pathlib
+
+
+        async def names(root: pathlib.Path):
+            found = root.glob("*.txt")
+            return sorted(p.name for p in found)
+
+
+        async def count(root: pathlib.Path):
+            return len(list(root.glob("*.txt")))
+
+
+        async def main(folder):
+            return await names(folder), await count(folder)
+    """
+    result = same_behaviour(source, tmp_path, catalog, setup=write("a.txt", "x"))
+    assert [f.unfixable_reason for f in result.unfixable] == [
+        "it returns a lazy iterator: the file system is read where it is consumed, on the loop"]
+    assert_fixed(result, "pathlib.Path.glob")

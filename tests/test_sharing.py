@@ -391,3 +391,12 @@ def test_nested_function_statement_is_its_own_scope():
     sharing = Sharing.of(func, ["self"], {"g", "COUNT"}, set())
     assert "inner" not in sharing.shared and "COUNT" not in sharing.declared_global
     assert sharing.accesses([func.body[1]], set()) == (set(), set())
+
+
+def test_storing_a_shared_value_on_an_own_object_does_not_share_it():
+    func = _func("""
+        async def f(limit):
+            wp = Update()
+            wp.limit = limit
+    """)
+    assert "wp" not in Sharing.of(func, ["limit"], {"wp"}, set()).shared

@@ -7,6 +7,7 @@ uses trio or anyio gets theirs (../shared/reference/migration-semantics.md, 5.3)
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 
@@ -21,7 +22,9 @@ class Backend:
     process_pool: bool = False  # whether the module needs POOL defined
 
     @classmethod
-    def detect(cls, tree: ast.Module) -> "Backend":
+    def detect(cls, tree: ast.Module, path: str = "") -> "Backend":
+        """trio or anyio where the module imports them, or lives in their own package (whose
+        modules import it relatively: `from .. import to_thread`); asyncio otherwise."""
         aliases: dict[str, str] = {}
         for node in tree.body:
             if isinstance(node, ast.Import):
@@ -31,7 +34,9 @@ class Backend:
         used = {n.module.partition(".")[0] for n in ast.walk(tree)
                 if isinstance(n, ast.ImportFrom) and n.module} | {
             a.name.partition(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        name = "trio" if "trio" in used else "anyio" if "anyio" in used else "asyncio"
+        parts = set(re.split(r"[\\/]", path)[:-1])
+        name = ("trio" if "trio" in used or ("trio" in parts and "asyncio" not in used) else
+                "anyio" if "anyio" in used or ("anyio" in parts and "asyncio" not in used) else "asyncio")
         backend = cls(name, aliases.get(name, name))
         backend.aliases = aliases
         return backend

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import ast
 
+# Blocking calls that return a lazy iterator: the file system is read as it is consumed.
+LAZY_RESULTS = frozenset({"pathlib.Path.iterdir", "pathlib.Path.glob", "pathlib.Path.rglob",
+                          "pathlib.Path.walk", "os.walk", "os.fwalk", "os.scandir", "glob.iglob"})
+
 # Builtins (and str.join) that consume an iterable argument at once.
 _CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max",
                         "any", "all", "join", "bytes", "bytearray", "Counter", "deque", "writelines",
@@ -35,8 +39,15 @@ def lazy_in(stmt: ast.stmt, call: ast.AST, parents: dict) -> bool:
     return False
 
 
+def consumed_in(expr: ast.AST, stmt: ast.stmt, parents: dict) -> bool:
+    """Whether the iterator ``expr`` evaluates to is used up inside ``stmt`` itself."""
+    return _consumed(expr, stmt, parents)
+
+
 def _consumed(expr: ast.AST, stmt: ast.stmt, parents: dict) -> bool:
     parent = parents.get(expr)
+    if isinstance(parent, ast.withitem):  # `with os.scandir(d) as it:`: used in the block
+        return True
     if isinstance(parent, ast.Call) and expr in parent.args:
         func = parent.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

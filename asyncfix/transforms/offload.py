@@ -25,9 +25,10 @@ from asyncfix.transforms.atomicity import split_reason
 from asyncfix.transforms.backend import Backend
 from asyncfix.transforms.callsite import offloaded, wrapped
 from asyncfix.transforms.flow import Flow, run_facts
-from asyncfix.transforms.laziness import lazy_in
+from asyncfix.transforms.laziness import LAZY_RESULTS, consumed_in, lazy_in
 from asyncfix.transforms.locks import is_sync_lock, lock_names
 from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound
+from asyncfix.transforms.mutation import Mutations
 from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.placement import (anchor, annotation_fits, future_annotations, helper_base,
                                            module_names_before)
@@ -38,6 +39,7 @@ _LOOPS = (ast.For, ast.While)
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 _SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 _SLEEPS_ONLY = "its only blocking calls are sleeps, which become async sleeps where they stand"
+_LAZY = "it returns a lazy iterator: the file system is read where it is consumed, on the loop"
 _CONSUMING = frozenset({"sorted", "min", "max", "map", "filter", "sort", "any", "all", "sum", "list"})
 
 
@@ -129,6 +131,8 @@ class FunctionOffloader:
                                   module.functions)
         self.framework = framework_params(func)
         self.in_class = bool(class_names)
+        positional = args.posonlyargs + args.args
+        self.self_name = positional[0].arg if class_names and positional else None
         # Findings by the statements that hold them: every lookup below is by statement.
         self.by_stmt: dict[int, list[RawFinding]] = {}
         for finding in findings:
@@ -197,6 +201,8 @@ class FunctionOffloader:
         for finding in found:
             if lazy_in(stmt, finding.node, self.parents):
                 return "it builds a generator or map that would run its blocking calls later, where consumed"
+            if finding.name in LAZY_RESULTS and not consumed_in(finding.node, stmt, self.parents):
+                return _LAZY
         reason = loop_bound(stmt, self.module.loop_info, self.framework, self.sharing, self.blocking)
         if reason:
             return reason
@@ -278,6 +284,12 @@ class FunctionOffloader:
         """Why a new await (a thread hop, an async sleep) may not go here."""
         if self.lock_held(stmts[0]):
             return f"a sync lock is held here, and {what} under it can deadlock the loop"
+        if what == "a thread hop":
+            reads, _ = self.sharing.accesses(inner, self.blocking, strict=False)
+            changed = self.module.mutations.changed(reads, self.self_name, self.class_names[-1] if self.class_names else None)
+            if changed:
+                return (f"it reads `{changed}` in a thread while other code of this module changes it "
+                        f"on the loop (a torn read, or 'changed size during iteration')")
         return split_reason(stmts, inner, self.func, self.parents, self.sharing, self.blocking, what)
 
     # -- runs ---------------------------------------------------------------------------------
@@ -308,8 +320,8 @@ class FunctionOffloader:
     def lone_call(self, stmt: ast.stmt) -> bool:
         """A simple statement with one blocking call, nothing inside it that needs a helper."""
         found = self.findings_in(stmt)
-        if len(found) != 1 or not isinstance(found[0].node, ast.Call):
-            return False
+        if len(found) != 1 or not isinstance(found[0].node, ast.Call) or found[0].name in LAZY_RESULTS:
+            return False  # a lazy iterator moves only with what consumes it
         if not isinstance(stmt, (ast.Expr, ast.Return, *_SIMPLE_ASSIGN)):
             return False
         node = found[0].node
@@ -458,6 +470,8 @@ class FunctionOffloader:
             return finding.unfixable_reason or "it is not in the categories being fixed"
         if not isinstance(call, ast.Call):
             return "it is passed as a callback, not called here"
+        if finding.name in LAZY_RESULTS:
+            return _LAZY
         node = call
         while node in self.parents and node is not stmt:
             node = self.parents[node]
@@ -520,6 +534,7 @@ class ModuleOffloader:
         self.loop_info = ModuleLoopInfo.of(tree)
         self.locks = lock_names(tree)
         self.functions = module_functions(tree)
+        self.mutations = Mutations.of(tree, self.module_vars)
         self.lazy_annotations = future_annotations(tree)
         self._names_before: dict[int, frozenset[str]] = {}
         self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
@@ -565,11 +580,19 @@ class ModuleOffloader:
             owner = owners.get(id(finding.node))
             if owner is not None:
                 by_func.setdefault(id(owner), []).append(finding)
+        local_backend = []  # whether each rewritten coroutine imports the backend itself
         for func, class_names, enclosing in _coroutines(self.tree):
             own = by_func.get(id(func), [])
             if any(f in self.selected for f in own):
-                FunctionOffloader(self, func, class_names, enclosing, own).run()
+                before = len(self.plan.fixed)
+                offloader = FunctionOffloader(self, func, class_names, enclosing, own)
+                offloader.run()
+                if len(self.plan.fixed) > before:
+                    local_backend.append(self.backend.alias in offloader.locals)
         self.finish()
+        if local_backend and all(local_backend):
+            # `import anyio` inside each coroutine: a module-level one would only shadow it.
+            self.backend.imports.discard(self.backend.name)
         return self.plan
 
     def finish(self) -> None:

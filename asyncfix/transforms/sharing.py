@@ -191,7 +191,14 @@ def _aliases_shared(value: ast.expr, shared: set[str]) -> bool:
 
 
 def _names(target: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    """The names a target binds (not the object of `x.attr = ...`, which it only reads)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for e in target.elts for n in _names(e)]
+    if isinstance(target, ast.Starred):
+        return _names(target.value)
+    return []
 
 
 def _own_nodes(func: ast.AST):
