@@ -114,9 +114,16 @@ def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
 
 
 def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
-    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
-        text = text[:start] + replacement + text[end:]
-    return text
+    """The text with every edit applied, in one pass (insertions at one offset: the last given
+    comes first)."""
+    order = sorted(range(len(edits)), key=lambda i: (edits[i][0], edits[i][1], -i))
+    out, pos = [], 0
+    for i in order:
+        start, end, replacement = edits[i]
+        out += [text[pos:start], replacement]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],

@@ -31,9 +31,12 @@ class Backend:
                 for alias in node.names:
                     if alias.name in ("asyncio", "anyio", "trio", "functools"):
                         aliases.setdefault(alias.name, alias.asname or alias.name)
-        used = {n.module.partition(".")[0] for n in ast.walk(tree)
-                if isinstance(n, ast.ImportFrom) and n.module} | {
-            a.name.partition(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        used = set()
+        for n in ast.walk(tree):
+            if isinstance(n, ast.ImportFrom) and n.module:
+                used.add(n.module.partition(".")[0])
+            elif isinstance(n, ast.Import):
+                used |= {a.name.partition(".")[0] for a in n.names}
         parts = set(re.split(r"[\\/]", path)[:-1])
         name = ("trio" if "trio" in used or ("trio" in parts and "asyncio" not in used) else
                 "anyio" if "anyio" in used or ("anyio" in parts and "asyncio" not in used) else "asyncio")

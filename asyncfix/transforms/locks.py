@@ -31,10 +31,10 @@ def lock_like_name(expr: ast.expr) -> bool:
     return bool(text) and bool(_LOCK_WORD.search(text.rpartition(".")[2]))
 
 
-def lock_names(tree: ast.Module) -> frozenset[str]:
+def lock_names(tree: ast.Module, nodes: list[ast.AST] | None = None) -> frozenset[str]:
     """Names and `self.x` attributes the module assigns a lock object to (`LOCK = threading.Lock()`)."""
     out = set()
-    for node in ast.walk(tree):
+    for node in nodes if nodes is not None else ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             func = node.value.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

@@ -37,9 +37,9 @@ class ModuleLoopInfo:
     loop_funcs: frozenset[str]  # the module's sync functions that touch the loop themselves
 
     @classmethod
-    def of(cls, tree: ast.Module) -> "ModuleLoopInfo":
+    def of(cls, tree: ast.Module, nodes: list[ast.AST] | None = None) -> "ModuleLoopInfo":
         names, cvars = set(), set()
-        for node in ast.walk(tree):
+        for node in nodes if nodes is not None else ast.walk(tree):
             if isinstance(node, ast.Import):
                 names |= {(a.asname or a.name).partition(".")[0] for a in node.names
                           if a.name.partition(".")[0] in ASYNC_LIBS}

@@ -39,8 +39,9 @@ class Mutations:
 
     def _function(self, func, owner: str | None, module_vars: set[str]) -> None:
         args = func.args.posonlyargs + func.args.args
-        declared = {n for s in _walk_own(func) if isinstance(s, ast.Global) for n in s.names}
-        own = {n.id for n in _walk_own(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        nodes = _walk_own(func)
+        declared = {n for s in nodes if isinstance(s, ast.Global) for n in s.names}
+        own = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         roots = (set(module_vars) - own) | declared
         self_name = args[0].arg if owner and args and func.name != "__init__" else None
         if self_name:

@@ -30,8 +30,8 @@ from asyncfix.transforms.locks import is_sync_lock, lock_names
 from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound
 from asyncfix.transforms.mutation import Mutations
 from asyncfix.transforms.names import accesses, pattern_names
-from asyncfix.transforms.placement import (anchor, annotation_fits, future_annotations, helper_base,
-                                           module_names_before)
+from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindings, future_annotations,
+                                           helper_base)
 from asyncfix.transforms.sharing import Sharing, _walk_own, module_functions
 
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
@@ -104,6 +104,15 @@ def _inside(inner: ast.AST, outer: ast.AST) -> bool:
     return (a[0], a[1]) >= (b[0], b[1]) and (a[2], a[3]) <= (b[2], b[3])
 
 
+@dataclass(frozen=True)
+class _BoundBefore:
+    first: dict  # name -> line of the first top-level statement binding it
+    line: int
+
+    def __contains__(self, name: str) -> bool:
+        return self.first.get(name, self.line) < self.line
+
+
 class FunctionOffloader:
     """Plans the rewrite of one coroutine (its own body, not nested functions)."""
 
@@ -167,7 +176,7 @@ class FunctionOffloader:
     def movable(self, stmt: ast.stmt, found: list[RawFinding]) -> str | None:
         """Why this statement cannot move into a sync helper whole (None: it can)."""
         for finding in found:
-            if finding.unfixable_reason or finding not in self.module.selected:
+            if finding.unfixable_reason or id(finding) not in self.module.selected_ids:
                 return finding.unfixable_reason or "it also holds calls of other categories"
         sleeps = [f for f in found if f.match.category.name == "sleep"]
         if len(sleeps) == len(found):
@@ -247,7 +256,7 @@ class FunctionOffloader:
         if isinstance(stmt, ast.If) and len(stmt.orelse) == 1 and self.is_elif(stmt.orelse[0]):
             elif_ = stmt.orelse[0]  # `elif` is not a statement of its own: descend into it
             inner = [f for f in found if _inside(f.node, elif_)]
-            found = [f for f in found if f not in inner]
+            found = [f for f in found if not any(f is g for g in inner)]
             if inner:
                 self.descend(elif_, inner)
         bodies = [getattr(stmt, name) for name in ("body", "orelse", "finalbody")
@@ -286,7 +295,8 @@ class FunctionOffloader:
             return f"a sync lock is held here, and {what} under it can deadlock the loop"
         if what == "a thread hop":
             reads, _ = self.sharing.accesses(inner, self.blocking, strict=False)
-            changed = self.module.mutations.changed(reads, self.self_name, self.class_names[-1] if self.class_names else None)
+            changed = reads and self.module.mutations.changed(
+                reads, self.self_name, self.class_names[-1] if self.class_names else None)
             if changed:
                 return (f"it reads `{changed}` in a thread while other code of this module changes it "
                         f"on the loop (a torn read, or 'changed size during iteration')")
@@ -466,7 +476,7 @@ class FunctionOffloader:
         """Await one call in a thread where it stands (`time.sleep` becomes the async sleep);
         why it cannot be (None: done)."""
         call = finding.node
-        if finding.unfixable_reason or finding not in self.module.selected:
+        if finding.unfixable_reason or id(finding) not in self.module.selected_ids:
             return finding.unfixable_reason or "it is not in the categories being fixed"
         if not isinstance(call, ast.Call):
             return "it is passed as a callback, not called here"
@@ -506,7 +516,7 @@ class FunctionOffloader:
                 indent = line[: len(line) - len(line.lstrip())]
                 eol = _eol(text, offsets.line_end(call.lineno)) or module.newline
                 replacement = wrapped(replacement, indent).replace("\n", eol)
-        self.plan.edits.append(Edit(start, end, replacement))
+        module.add_call_edit(Edit(start, end, replacement))
         self.plan.fixed.append(finding)
         return None
 
@@ -524,42 +534,62 @@ class ModuleOffloader:
         self.lines = lines
         self.offsets = Offsets(lines)
         self.selected = selected
+        self.selected_ids = {id(f) for f in selected}  # dataclass equality compares every field
         self.backend = backend
         self.line_length = line_length
         self.newline = newline
         self.offload = offload
         self.plan = Plan()
         self.helpers: list[Helper] = []
-        self.module_vars = _module_vars(tree)
-        self.loop_info = ModuleLoopInfo.of(tree)
-        self.locks = lock_names(tree)
+        nodes = list(ast.walk(tree))  # one walk serves every module-wide scan
+        self.module_vars = _module_vars(tree, nodes)
+        self.loop_info = ModuleLoopInfo.of(tree, nodes)
+        self.locks = lock_names(tree, nodes)
         self.functions = module_functions(tree)
-        self.mutations = Mutations.of(tree, self.module_vars)
+        self._mutations: Mutations | None = None
         self.lazy_annotations = future_annotations(tree)
-        self._names_before: dict[int, frozenset[str]] = {}
-        self.taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | {
-            n.name for n in ast.walk(tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
+        self._first_bindings: dict[str, int] | None = None
+        self._call_edits: list[Edit] = []  # single-call edits by start, for `take`
+        self._call_edit_starts: list[int] = []
+        self.taken = {n.id for n in nodes if isinstance(n, ast.Name)} | {
+            n.name for n in nodes if isinstance(n, (*FUNCS, ast.ClassDef))}
+
+    @property
+    def mutations(self) -> Mutations:
+        """What the module's code changes: computed once, when a hop first reads shared state."""
+        if self._mutations is None:
+            self._mutations = Mutations.of(self.tree, self.module_vars)
+        return self._mutations
 
     def segment(self, node: ast.AST) -> str:
         o = self.offsets
         return self.text[o.at(node.lineno, node.col_offset) : o.at(node.end_lineno, node.end_col_offset)]
 
     def take(self, start: int, end: int) -> str:
-        """The text between two offsets with the edits already planned inside it applied; those
-        edits are taken out of the plan (the edit that covers them now carries them)."""
-        inner = [e for e in self.plan.edits if start <= e.start and e.end <= end]
+        """The text between two offsets with the single-call edits already planned inside it
+        applied; those edits are taken out of the plan (the edit that covers them carries them)."""
+        keys = self._call_edit_starts
+        lo, hi = bisect.bisect_left(keys, start), bisect.bisect_left(keys, end)
+        inner = [e for e in self._call_edits[lo:hi] if e.end <= end]
         out = self.text[start:end]
-        for e in sorted(inner, key=lambda e: e.start, reverse=True):
+        for e in reversed(inner):
             out = out[: e.start - start] + e.text + out[e.end - start :]
             self.plan.edits.remove(e)
+            k = self._call_edits.index(e)
+            del self._call_edits[k], self._call_edit_starts[k]
         return out
 
-    def names_before(self, where: tuple[int, bool]) -> frozenset[str]:
-        offset = where[0]
-        if offset not in self._names_before:
-            line = bisect.bisect_right(self.offsets.starts, offset)
-            self._names_before[offset] = module_names_before(self.tree, line)
-        return self._names_before[offset]
+    def add_call_edit(self, edit: Edit) -> None:
+        k = bisect.bisect_left(self._call_edit_starts, edit.start)
+        self._call_edits.insert(k, edit)
+        self._call_edit_starts.insert(k, edit.start)
+        self.plan.edits.append(edit)
+
+    def names_before(self, where: tuple[int, bool]) -> "_BoundBefore":
+        """The module names bound by top-level statements before the helper's place."""
+        if self._first_bindings is None:
+            self._first_bindings = first_bindings(self.tree)
+        return _BoundBefore(self._first_bindings, bisect.bisect_right(self.offsets.starts, where[0]))
 
     def format(self, code: str, indent: str) -> str:
         """Code the rewrite generates, formatted by black at the project's line length and
@@ -583,7 +613,7 @@ class ModuleOffloader:
         local_backend = []  # whether each rewritten coroutine imports the backend itself
         for func, class_names, enclosing in _coroutines(self.tree):
             own = by_func.get(id(func), [])
-            if any(f in self.selected for f in own):
+            if any(id(f) in self.selected_ids for f in own):
                 before = len(self.plan.fixed)
                 offloader = FunctionOffloader(self, func, class_names, enclosing, own)
                 offloader.run()
@@ -624,7 +654,7 @@ class ModuleOffloader:
             self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
 
 
-def _module_vars(tree: ast.Module) -> set[str]:
+def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:
     """Module variables: names assigned at module level (not imports, functions or classes),
     and names declared `global` anywhere."""
     from asyncfix.engine.astutil import flat_statements
@@ -636,7 +666,7 @@ def _module_vars(tree: ast.Module) -> set[str]:
             out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
             out |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Global):
             out |= set(node.names)
     return out
@@ -645,19 +675,20 @@ def _module_vars(tree: ast.Module) -> set[str]:
 def _coroutines(tree: ast.Module):
     """Every async def, with the names of the classes around it (helpers are module-level) and
     the locals of the functions around it (read through closures, so passed by value)."""
-    stack = [(tree, [], frozenset())]
+    stack: list[tuple[ast.AST, list[str], tuple]] = [(tree, [], ())]
     while stack:
-        node, classes, enclosing = stack.pop()
+        node, classes, outer = stack.pop()
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.AsyncFunctionDef):
-                yield child, classes, set(enclosing)
-                stack.append((child, classes, enclosing | _own_locals(child)))
+                # The enclosing functions' locals, computed only for nested coroutines.
+                yield child, classes, set().union(*map(_own_locals, outer)) if outer else set()
+                stack.append((child, classes, (*outer, child)))
             elif isinstance(child, ast.FunctionDef):
-                stack.append((child, classes, enclosing | _own_locals(child)))
+                stack.append((child, classes, (*outer, child)))
             elif isinstance(child, ast.ClassDef):
-                stack.append((child, [*classes, child.name], enclosing))
+                stack.append((child, [*classes, child.name], outer))
             elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
-                stack.append((child, classes, enclosing))
+                stack.append((child, classes, outer))
 
 
 def _owners(tree: ast.Module) -> dict[int, ast.AsyncFunctionDef]:

@@ -10,6 +10,7 @@ defined in `if __name__ == "__main__":` may be called further down the same bloc
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 
 _BUILTINS = frozenset(dir(builtins))
@@ -22,7 +23,9 @@ def helper_base(class_names: list[str], func_name: str) -> str:
 
 def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end) -> tuple[int, bool]:
     """(offset, before): where the helpers of ``func`` go, and whether in front of its statement."""
-    for stmt in tree.body:
+    k = bisect.bisect_right(_top_lines(tree), func.lineno) - 1
+    if k >= 0:
+        stmt = tree.body[k]
         if stmt.lineno <= func.lineno and func.end_lineno <= stmt.end_lineno:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 return line_end(stmt.end_lineno), False
@@ -31,20 +34,38 @@ def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end) -> tupl
     return line_end(func.end_lineno), False
 
 
-def module_names_before(tree: ast.Module, line: int) -> frozenset[str]:
-    """Names the module binds at top level in statements that start before ``line``."""
-    out = set()
+_TOP_LINES: dict[int, tuple[ast.Module, list[int]]] = {}
+
+
+def _top_lines(tree: ast.Module) -> list[int]:
+    """Start lines of the top-level statements (decorators aside), computed once per tree."""
+    cached = _TOP_LINES.get(id(tree))
+    if cached is None or cached[0] is not tree:
+        _TOP_LINES.clear()  # one module at a time
+        cached = _TOP_LINES[id(tree)] = (tree, [s.lineno for s in tree.body])
+    return cached[1]
+
+
+def first_bindings(tree: ast.Module) -> dict[str, int]:
+    """The line of the first top-level statement binding each module name."""
+    out: dict[str, int] = {}
     for stmt in tree.body:
-        if stmt.lineno >= line:
-            break
+        names: set[str] = set()
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
+            names = {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(stmt.name)
+            names = {stmt.name}
         elif isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value is not None):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-    return frozenset(out)
+            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+        for name in names:
+            out.setdefault(name, stmt.lineno)
+    return out
+
+
+def module_names_before(tree: ast.Module, line: int) -> frozenset[str]:
+    """Names the module binds at top level in statements that start before ``line``."""
+    return frozenset(n for n, first in first_bindings(tree).items() if first < line)
 
 
 def future_annotations(tree: ast.Module) -> bool:

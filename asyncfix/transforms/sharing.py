@@ -206,10 +206,17 @@ def _own_nodes(func: ast.AST):
         yield from _walk_own(child, False)
 
 
-def _walk_own(node: ast.AST, top: bool = True):
-    """ast.walk of one scope: nested functions, classes and lambdas are yielded, not entered."""
-    yield node
-    if not top and isinstance(node, (*FUNCS, ast.ClassDef, ast.Lambda)):
-        return
-    for child in ast.iter_child_nodes(node):
-        yield from _walk_own(child, False)
+_SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
+
+
+def _walk_own(node: ast.AST, top: bool = True) -> list[ast.AST]:
+    """The nodes of one scope, parents first: nested functions, classes and lambdas are listed,
+    not entered (``top``: enter ``node`` itself even if it is one)."""
+    out = [node]
+    stack = [node] if top or not isinstance(node, _SCOPES) else []
+    while stack:
+        current = stack.pop()
+        children = [c for c in ast.iter_child_nodes(current)]
+        out += children
+        stack += [c for c in reversed(children) if not isinstance(c, _SCOPES)]
+    return out
