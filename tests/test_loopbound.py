@@ -278,3 +278,21 @@ def test_framework_param_used_anywhere_in_statement():
     """
     assert _reason(src) == FRAMEWORK.format("websocket")
 
+
+
+def test_locals_holding_loop_objects():
+    """`ready = asyncio.Event()` then `ready.set()` in a run: an asyncio object used from a thread."""
+    from asyncfix.transforms.loopbound import loop_objects
+
+    tree = _module("""
+        import asyncio
+
+        async def f(q: asyncio.Queue, n):
+            ready = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            fut = loop.create_future()
+            alias = fut
+            size = n + 1
+    """)
+    func = tree.body[1]
+    assert loop_objects(func, ModuleLoopInfo.of(tree)) == {"q", "ready", "loop", "fut", "alias"}

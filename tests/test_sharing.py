@@ -400,3 +400,13 @@ def test_storing_a_shared_value_on_an_own_object_does_not_share_it():
             wp.limit = limit
     """)
     assert "wp" not in Sharing.of(func, ["limit"], {"wp"}, set()).shared
+
+
+def test_a_mutator_handed_over_is_a_write():
+    """`loop.call_soon(LOG.append, x)`: the append runs later, on the loop."""
+    func = _func("""
+        async def f(loop):
+            loop.call_soon(LOG.append, 1)
+    """)
+    sharing = Sharing.of(func, ["loop"], set(), {"LOG"})
+    assert sharing.accesses(func.body, set(), strict=False) == (set(), {"LOG"})

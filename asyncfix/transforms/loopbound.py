@@ -83,8 +83,43 @@ def framework_params(func: ast.AsyncFunctionDef) -> frozenset[str]:
     return frozenset(out)
 
 
+def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[str]:
+    """Locals holding asyncio/anyio/trio objects: made by their calls (`ready = asyncio.Event()`,
+    `loop = asyncio.get_running_loop()`, `fut = loop.create_future()`), or annotated so."""
+    out = set()
+    args = func.args
+    for arg in args.posonlyargs + args.args + args.kwonlyargs:
+        ann = arg.annotation
+        if ann is not None and any(isinstance(n, ast.Name) and n.id in info.async_names for n in ast.walk(ann)):
+            out.add(arg.arg)
+    changed = True
+    nodes = [n for n in _walk_own(func) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr))]
+    while changed:
+        changed = False
+        for node in nodes:
+            value = node.value
+            if value is None or not _makes_loop_object(value, info, out):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+                    if name not in out:
+                        out.add(name)
+                        changed = True
+    return frozenset(out)
+
+
+def _makes_loop_object(value: ast.expr, info: ModuleLoopInfo, known: set[str]) -> bool:
+    for node in ast.walk(value):
+        if isinstance(node, ast.Name) and (node.id in info.async_names or node.id in known):
+            return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOOP_METHODS:
+            return True
+    return False
+
+
 def loop_bound(stmt: ast.stmt, info: ModuleLoopInfo, framework: frozenset[str], sharing: Sharing,
-               blocking: set[int]) -> str | None:
+               blocking: set[int], loop_names: frozenset[str] = frozenset()) -> str | None:
     """Why ``stmt`` must stay on the loop's thread (None: nothing in it belongs to the loop).
     ``blocking``: ids of the catalogued blocking calls in it, the work that may move."""
     for node in _walk_own(stmt, False):
@@ -93,6 +128,8 @@ def loop_bound(stmt: ast.stmt, info: ModuleLoopInfo, framework: frozenset[str], 
                 return f"it uses `{node.id}`, whose objects belong to the event loop's thread"
             if node.id in framework:
                 return f"it uses `{node.id}`, the web framework's object, which belongs to the loop"
+            if node.id in loop_names:
+                return f"it uses `{node.id}`, an object of the event loop, which belongs to its thread"
         elif isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in LOOP_METHODS:

@@ -27,7 +27,7 @@ from asyncfix.transforms.callsite import offloaded, wrapped
 from asyncfix.transforms.flow import Flow, run_facts
 from asyncfix.transforms.laziness import LAZY_RESULTS, consumed_in, lazy_in
 from asyncfix.transforms.locks import is_sync_lock, lock_names
-from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound
+from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound, loop_objects
 from asyncfix.transforms.mutation import Mutations
 from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindings, future_annotations,
@@ -139,6 +139,7 @@ class FunctionOffloader:
         self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
                                   module.functions)
         self.framework = framework_params(func)
+        self.loop_names = loop_objects(func, module.loop_info)
         self.in_class = bool(class_names)
         positional = args.posonlyargs + args.args
         self.self_name = positional[0].arg if class_names and positional else None
@@ -212,7 +213,8 @@ class FunctionOffloader:
                 return "it builds a generator or map that would run its blocking calls later, where consumed"
             if finding.name in LAZY_RESULTS and not consumed_in(finding.node, stmt, self.parents):
                 return _LAZY
-        reason = loop_bound(stmt, self.module.loop_info, self.framework, self.sharing, self.blocking)
+        reason = loop_bound(stmt, self.module.loop_info, self.framework, self.sharing, self.blocking,
+                            self.loop_names)
         if reason:
             return reason
         lines = self.module.lines
@@ -771,19 +773,18 @@ def _private(node: ast.AST) -> bool:
 
 
 def _escapes(stmt: ast.stmt) -> bool:
-    """A break/continue whose loop is outside the statement."""
+    """A break/continue whose loop is outside the statement (one in a loop's `else` belongs to
+    the loop around that loop)."""
     def visit(node, in_loop):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
-                return True
-            if isinstance(child, (*FUNCS, ast.ClassDef, ast.Lambda)):
-                continue
-            if visit(child, in_loop or isinstance(child, _LOOPS)):
-                return True
-        return False
-    if isinstance(stmt, (ast.Break, ast.Continue)):
-        return True
-    return visit(stmt, isinstance(stmt, _LOOPS))
+        if isinstance(node, (ast.Break, ast.Continue)):
+            return not in_loop
+        if isinstance(node, (*FUNCS, ast.ClassDef, ast.Lambda)):
+            return False
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            return (any(visit(s, True) for s in node.body)
+                    or any(visit(s, in_loop) for s in node.orelse))
+        return any(visit(child, in_loop) for child in ast.iter_child_nodes(node))
+    return visit(stmt, False)
 
 
 def _size(node: ast.AST) -> tuple[int, int]:

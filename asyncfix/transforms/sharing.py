@@ -120,7 +120,11 @@ class Sharing:
                     if r is None or not r.id in self.shared:
                         continue
                     store = isinstance(node.ctx, (ast.Store, ast.Del))
-                    (writes if store else reads).add(key(node))
+                    if not store and isinstance(node, ast.Attribute) and node.attr in MUTATORS:
+                        # `call_soon(LOG.append, x)`: a mutator handed over, called later
+                        writes.add(key(node.value))
+                    else:
+                        (writes if store else reads).add(key(node))
                     _mark_chain(node.value, inner)
                 if isinstance(node, ast.Call) and id(node) not in blocking:
                     self._call(node, reads, writes, strict, inner)
