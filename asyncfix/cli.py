@@ -129,11 +129,14 @@ def apply(
     diff: bool = typer.Option(False, "--diff", help="Also print the diff of each file written."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
     offload: Offload = typer.Option(Offload.thread, "--offload", help="Where blocking work goes."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
 ) -> None:
     """Rewrite blocking calls: offload them to threads through sync helpers, `time.sleep` to the
     async sleep. Exit 0 when nothing is left, 1 when unfixable findings remain, 2 on errors."""
-    from asyncfix.apply import apply_file, project_line_length
+    from asyncfix.apply import project_line_length
     from asyncfix.diff import colorize, unified_diff
+    from asyncfix.progress import Progress
+    from asyncfix.runner import apply_files
 
     paths = paths or [Path(".")]
     try:
@@ -142,27 +145,37 @@ def apply(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc))
     wanted = _categories(list(category) or list(config.categories), catalog)
+    if jobs < 0:
+        raise fail("--jobs must be 0 (all cores) or more")
     try:
         files = discover(paths, list(config.exclude) + list(exclude), config.root)
     except DiscoveryError as exc:
         raise fail(str(exc))
-    show = _display()
-    line_length = project_line_length(config.root)
+    options = {"categories": wanted, "write": not dry_run,
+               "line_length": project_line_length(config.root), "offload": offload.value}
     color = sys.stdout.isatty()
     changed, errors, fixed, left = 0, 0, 0, []
-    for path in files:
-        result = apply_file(path, show(path), catalog, wanted, not dry_run, line_length, offload.value)
-        if result.error:
-            errors += 1
-            typer.echo(f"asyncfix: error: {result.shown}: {result.error}", err=True)
-            continue
-        if result.new:
-            changed += 1
-            fixed += len(result.fixed)
-            if dry_run or diff:
-                patch = unified_diff(result.shown, result.old, result.new)
-                sys.stdout.write(colorize(patch) if color else patch)
-        left += result.unfixable
+    progress = Progress(len(files))
+    try:
+        for result in apply_files(files, _display(), config.blocking, jobs or default_jobs(), options,
+                                  progress.update):
+            if result.error:
+                errors += 1
+                with progress.pause():
+                    sys.stdout.flush()  # the error shows beside its file's place in the output
+                    typer.echo(f"asyncfix: error: {result.shown}: {result.error}", err=True)
+                continue
+            if result.new:
+                changed += 1
+                fixed += len(result.fixed)
+                if dry_run or diff:
+                    patch = unified_diff(result.shown, result.old, result.new)
+                    with progress.pause():
+                        sys.stdout.write(colorize(patch) if color else patch)
+                        sys.stdout.flush()
+            left += result.unfixable
+    finally:
+        progress.close()
     out = sys.stderr if dry_run or diff else sys.stdout
     for f in left:
         print(f"{f.path}:{f.line}:{f.column}: {f.code} left as is: {f.unfixable_reason}", file=out)

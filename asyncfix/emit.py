@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import io
 import os
 import re
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _EOL = re.compile(r"\r\n|\r|\n")
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,17 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: Path) -> "SourceFile":
-        raw = path.read_bytes()
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
-        bom = raw.startswith(codecs.BOM_UTF8)
-        text = raw.decode("utf-8-sig" if bom else encoding)
+        return cls.from_bytes(path, path.read_bytes())
+
+    @classmethod
+    def from_bytes(cls, path: Path, raw: bytes) -> "SourceFile":
+        """Raises ``SyntaxError`` for bytes Python cannot decode, with the message `check` gives."""
+        try:
+            encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+            bom = raw.startswith(codecs.BOM_UTF8)
+            text = raw.decode("utf-8-sig" if bom else encoding)
+        except (SyntaxError, LookupError, UnicodeDecodeError) as exc:
+            raise SyntaxError(f"cannot decode file: {exc}") from None
         endings = _EOL.findall(text)
         newline = max(("\r\n", "\r", "\n"), key=endings.count) if endings else "\n"
         return cls(path, raw, text, "utf-8" if bom else encoding, bom, newline)
@@ -46,8 +55,17 @@ class SourceFile:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one rename, keeping its permission bits; a crash leaves
-    either the old file or the new one, never a mix."""
+    either the old file or the new one, never a mix.
+
+    Raises ``OSError`` (the file untouched) for a read-only file or folder. The rename would
+    replace a read-only file, and root may write anywhere: so write bits are honoured explicitly,
+    a file or folder without any is not ours to change."""
     mode = stat.S_IMODE(os.stat(path).st_mode)
+    if not mode & _WRITE_BITS or not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "read-only file")
+    folder = path.parent
+    if not os.stat(folder).st_mode & _WRITE_BITS or not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "read-only folder")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".asyncfix")
     try:
         with os.fdopen(fd, "wb") as out:

@@ -1,21 +1,25 @@
 """Runs the engine over many files: cache look-ups in this process, analysis in worker processes.
 
 Work is handed to the workers in batches as soon as it is found; no worker is started when
-everything comes from the cache.
+everything comes from the cache. `apply` runs its files in worker processes too, one file per
+task (a rewrite costs far more than the hand-off).
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from asyncfix.cache import Cache, content_hash
 from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError, Finding
+
+if TYPE_CHECKING:
+    from asyncfix.apply import FileResult
 
 BATCH = 48  # files per hand-off: large enough to amortise the round trip, small enough to balance
 _catalog: Catalog | None = None
@@ -126,3 +130,56 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     result.errors.sort(key=lambda e: e.path)
     return result
+
+
+def _apply_one(path: str, shown: str, options: dict) -> "FileResult":
+    """`apply_file` in a worker (or here); a crash in one file is that file's error, not the
+    run's end: the other files still get their verdict."""
+    from asyncfix.apply import FileResult, apply_file
+
+    try:
+        return apply_file(path, shown, _catalog, **options)
+    except Exception as exc:  # a bug in asyncfix: report it, leave the file as it was
+        return FileResult(path, shown, error=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def apply_files(files: list[str], display: Callable[[str], str], extra: dict[str, str], jobs: int,
+                options: dict, on_done: Callable[[int], None] | None = None) -> Iterator["FileResult"]:
+    """`apply_file` over ``files`` (``options`` are its keyword arguments past the catalog),
+    results in the order of ``files`` whatever the number of jobs; ``on_done(count)`` is called
+    here, in this process, as files finish."""
+    shown = [display(path) for path in files]
+    if jobs <= 1 or len(files) <= 1:  # one file cannot be split: not worth starting processes
+        _init_worker(extra)
+        for count, (path, name) in enumerate(zip(files, shown), 1):
+            result = _apply_one(path, name, options)
+            if on_done:
+                on_done(count)
+            yield result
+        return
+
+    def size(index: int) -> int:
+        try:
+            return os.stat(files[index]).st_size
+        except OSError:
+            return 0
+
+    pool = ProcessPoolExecutor(min(jobs, len(files)), initializer=_init_worker, initargs=(extra,))
+    try:
+        futures: list[Future | None] = [None] * len(files)
+        # The biggest files first, so that no long one starts last while the other workers idle.
+        for index in sorted(range(len(files)), key=size, reverse=True):
+            futures[index] = pool.submit(_apply_one, files[index], shown[index], options)
+        pending, done, emitted = set(futures), 0, 0
+        while emitted < len(files):
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done += len(finished)
+            if on_done:
+                on_done(done)
+            while emitted < len(files) and futures[emitted].done():
+                result = futures[emitted].result()
+                futures[emitted] = None  # printed: the texts need not stay in memory
+                emitted += 1
+                yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

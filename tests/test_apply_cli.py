@@ -196,3 +196,219 @@ def test_verification_refuses_broken_or_lossy_rewrites(catalog):
         bad = Rewrite(text, fixed=[], before=planned.before)
         with pytest.raises(VerifyError, match=reason):
             _verify(old, bad, "app.py", catalog, set(catalog.categories), "\n", 88, "thread")
+
+
+def test_jobs_give_the_same_output_in_path_order(tmp_path, monkeypatch, cli):
+    """Files run in worker processes; what is printed is the same, in the same order, as with one."""
+    monkeypatch.chdir(tmp_path)
+    for name in ["z.py", "a.py", "pkg/b.py", "pkg/sub/c.py", "m.py"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(SOURCE.replace("save", f"save_{name[-4]}"))
+    (tmp_path / "broken.py").write_text("import time\n\n\nasync def f(:\n    time.sleep(1)\n")
+    one, two = cli("apply", "--dry-run", "-j", "1", "."), cli("apply", "--dry-run", "--jobs", "2", ".")
+    assert (two.exit_code, two.stdout, two.stderr) == (one.exit_code, one.stdout, one.stderr)
+    assert one.exit_code == 2
+    headers = [line for line in one.stdout.splitlines() if line.startswith("--- a/")]
+    assert headers == ["--- a/a.py", "--- a/m.py", "--- a/z.py", "--- a/pkg/b.py", "--- a/pkg/sub/c.py"]
+    assert one.stderr == ("asyncfix: error: broken.py: syntax error: invalid syntax (line 4)\n"
+                          "would rewrite 5 file(s): 15 blocking call(s) moved off the loop, 0 left unfixable.\n")
+
+
+def test_dry_run_diff_ends_its_last_line_before_the_summary(tmp_path, monkeypatch, cli):
+    """A file without a final newline, or with old Mac line ends, still leaves the summary a line
+    of its own; `\\r` and form feeds stay inside lines as git sees them."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_bytes(b"import time\n\n\nasync def f():\n    x = 1\x0c\n    time.sleep(1)")
+    (tmp_path / "b.py").write_bytes(b"import time\r\rasync def f():\r    time.sleep(1)\r")
+    result = cli("apply", "--dry-run", "a.py", "b.py")
+    assert result.exit_code == 0
+    assert result.stdout_bytes.decode() + result.stderr == (
+        "--- a/a.py\n+++ b/a.py\n@@ -1,6 +1,6 @@\n"
+        "-import time\n+import asyncio\n \n \n async def f():\n     x = 1\x0c\n"
+        "-    time.sleep(1)\n\\ No newline at end of file\n"
+        "+    await asyncio.sleep(1)\n\\ No newline at end of file\n"
+        "--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n"
+        "-import time\r\rasync def f():\r    time.sleep(1)\r\n\\ No newline at end of file\n"
+        "+import asyncio\r\rasync def f():\r    await asyncio.sleep(1)\r\n\\ No newline at end of file\n"
+        "would rewrite 2 file(s): 2 blocking call(s) moved off the loop, 0 left unfixable.\n"
+    )
+
+
+def test_diff_of_a_long_module_rewritten_all_over_applies(tmp_path):
+    """The anchored matching (near-linear where difflib alone is quadratic) gives a patch that
+    `git apply` turns into the new text exactly."""
+    import random
+
+    from asyncfix.diff import unified_diff
+
+    rng = random.Random(7)
+    old = [f"line {k}\n" for k in range(3000)] + ["\n", "    return x\n"] * 500
+    rng.shuffle(old)
+    new = list(old)
+    for _ in range(400):
+        at = rng.randrange(len(new))
+        choice = rng.random()
+        if choice < 0.4:
+            new.insert(at, rng.choice(["\n", "    return x\n", f"added {at}\n"]))
+        elif choice < 0.7:
+            del new[at]
+        else:
+            new[at] = f"changed {at}\n"
+    (tmp_path / "m.py").write_text("".join(old))
+    (tmp_path / "m.patch").write_text(unified_diff("m.py", "".join(old), "".join(new)))
+    subprocess.run(["git", "apply", "m.patch"], cwd=tmp_path, check=True)
+    assert (tmp_path / "m.py").read_text() == "".join(new)
+
+
+def test_read_only_file_left_exactly_as_is_and_the_run_goes_on(tmp_path, monkeypatch, cli):
+    """Write bits are honoured explicitly (root may write anyway; the rename would replace it)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    (tmp_path / "b.py").write_text(SOURCE)
+    os.chmod(tmp_path / "a.py", 0o444)
+    result = cli("apply", ".")
+    assert result.exit_code == 2
+    assert result.stderr == "asyncfix: error: a.py: cannot write: read-only file\n"
+    assert (tmp_path / "a.py").read_text() == SOURCE
+    assert stat.S_IMODE(os.stat(tmp_path / "a.py").st_mode) == 0o444
+    assert (tmp_path / "b.py").read_text() == EXPECTED
+    assert result.stdout == "rewrote 1 file(s): 3 blocking call(s) moved off the loop, 0 left unfixable.\n"
+
+
+def test_read_only_folder_left_exactly_as_is_and_the_run_goes_on(tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "app.py").write_text(SOURCE)
+    (tmp_path / "open.py").write_text(SOURCE)
+    os.chmod(tmp_path / "locked", 0o555)
+    try:
+        result = cli("apply", ".")
+        assert sorted(os.listdir(tmp_path / "locked")) == ["app.py"]  # no temporary file left
+    finally:
+        os.chmod(tmp_path / "locked", 0o755)
+    assert result.exit_code == 2
+    assert result.stderr == "asyncfix: error: locked/app.py: cannot write: read-only folder\n"
+    assert (tmp_path / "locked" / "app.py").read_text() == SOURCE
+    assert stat.S_IMODE(os.stat(tmp_path / "locked" / "app.py").st_mode) == 0o644
+    assert (tmp_path / "open.py").read_text() == EXPECTED
+
+
+def test_a_failing_write_leaves_no_trace(tmp_path, monkeypatch, cli):
+    """Any OSError of the write (a full disk here) is the file's error; the rest goes on."""
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(SOURCE)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full_disk)
+    result = cli("apply", "-j", "1", "app.py")
+    assert (result.exit_code, result.stderr) == (2, "asyncfix: error: app.py: cannot write: No space left on device\n")
+    assert os.listdir(tmp_path) == ["app.py"] and (tmp_path / "app.py").read_text() == SOURCE
+
+
+def test_a_crash_on_one_file_is_that_files_error(tmp_path, monkeypatch, cli):
+    import asyncfix.apply
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.py").write_text(SOURCE)
+    (tmp_path / "b.py").write_text(SOURCE)
+    real = asyncfix.apply.apply_file
+
+    def crash_on_a(path, *args, **kwargs):
+        if str(path) == "./a.py":
+            raise IndexError("list index out of range")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(asyncfix.apply, "apply_file", crash_on_a)
+    result = cli("apply", "-j", "1", ".")
+    assert result.exit_code == 2
+    assert result.stderr == "asyncfix: error: a.py: internal error: IndexError: list index out of range\n"
+    assert (tmp_path / "a.py").read_text() == SOURCE and (tmp_path / "b.py").read_text() == EXPECTED
+
+
+# Files `check` can read and `apply` could not: both give the same verdict. check exits 1 on an
+# error line, apply 2 (its error code); a file check passes without parsing it whole (its fast path:
+# nothing there can block) apply leaves alone without parsing it whole either.
+VERDICTS = {
+    "template.py": (b"{% for name in modules %}\nimport {{ name }}\n{% endfor %}\n", None),
+    "template_async_clean.py": (b"import json\n{% if x %}\nasync def handler():\n    return 1\n{% endif %}\n", None),
+    "template_async.py": (b"import time\n{% if x %}\nasync def handler():\n    time.sleep(1)\n{% endif %}\n",
+                          ("2:2: error: syntax error: invalid syntax", "syntax error: invalid syntax (line 2)")),
+    "latin1_no_cookie.py": (b'x = "\xff"\n', None),
+    "latin1_async.py": (b'async def f():\n    pass\nx = "\xff"\n',
+                        ("1:1: error: syntax error: cannot decode file: 'utf-8' codec can't decode byte 0xff "
+                         "in position 29: invalid start byte",
+                         "syntax error: cannot decode file: 'utf-8' codec can't decode byte 0xff in position 29: "
+                         "invalid start byte")),
+    "unknown_cookie.py": (b"# coding: foobar\nasync def f():\n    pass\n",
+                          ("1:1: error: syntax error: cannot decode file: unknown encoding: foobar",
+                           "syntax error: cannot decode file: unknown encoding: foobar")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_check_and_apply_agree_on_files_that_are_not_python(name, tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    data, error = VERDICTS[name]
+    (tmp_path / name).write_bytes(data)
+    checked, applied = cli("check", "--no-cache", name), cli("apply", name)
+    assert (tmp_path / name).read_bytes() == data
+    if error is None:
+        assert (checked.exit_code, applied.exit_code, applied.stderr) == (0, 0, "")
+    else:
+        assert (checked.exit_code, applied.exit_code) == (1, 2)
+        assert checked.stdout.splitlines()[0] == f"{name}:{error[0]}"
+        assert applied.stderr == f"asyncfix: error: {name}: {error[1]}\n"
+
+
+def test_a_file_check_reads_in_part_is_an_error_for_apply(tmp_path, monkeypatch, cli):
+    """check parses only what can hold a finding (README, Speed); a rewrite needs the whole file:
+    check reports the finding, apply the syntax error."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text("import time\n\n\ndef render():\n    {% for x in y %}\n    pass\n\n\n"
+                                     "async def handler():\n    time.sleep(1)\n")
+    checked, applied = cli("check", "--no-cache", "app.py"), cli("apply", "app.py")
+    assert checked.exit_code == 1 and checked.stdout.startswith("app.py:10:5: AF501 ")
+    assert (applied.exit_code, applied.stderr) == (2, "asyncfix: error: app.py: syntax error: invalid syntax (line 5)\n")
+
+
+def test_no_progress_line_when_stderr_is_not_a_terminal(tmp_path, cli, monkeypatch):
+    import asyncfix.progress
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(asyncfix.progress, "DELAY", 0)  # it would show at once on a terminal
+    (tmp_path / "a.py").write_text(SOURCE)
+    (tmp_path / "b.py").write_text(SOURCE)
+    result = cli("apply", "--dry-run", ".")
+    assert result.stderr == "would rewrite 2 file(s): 6 blocking call(s) moved off the loop, 0 left unfixable.\n"
+
+
+def test_progress_line_on_a_terminal():
+    import io
+
+    from asyncfix.progress import Progress, progress_text
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert progress_text(3, 40) == "asyncfix: 3/40 files (7%)"
+    assert progress_text(0, 0) == "asyncfix: 0/0 files (0%)"
+    screen = Terminal()
+    progress = Progress(2, screen, delay=0)
+    progress.update(1)
+    with progress.pause():
+        screen.write("printed\n")
+    progress.update(2)
+    progress.close()
+    assert screen.getvalue() == ("\r\x1b[Kasyncfix: 1/2 files (50%)\r\x1b[Kprinted\n"
+                                 "\r\x1b[Kasyncfix: 1/2 files (50%)"
+                                 "\r\x1b[Kasyncfix: 2/2 files (100%)\r\x1b[K")
+    quiet = Terminal()
+    slow = Progress(2, quiet, delay=60)  # a run shorter than the delay shows nothing
+    slow.update(1)
+    slow.close()
+    assert quiet.getvalue() == ""
