@@ -401,10 +401,37 @@ class FunctionOffloader:
             if name not in last_binds or name in only_last:
                 return (f"if it raised, the code that handles the error would miss `{name}`, "
                         f"which it assigns")
+        orphaned = self.orphaned(run, [n for n in binds if n not in returns])
+        if orphaned:
+            return (f"`{orphaned}` is read elsewhere in the coroutine and bound only here: moved, "
+                    f"the coroutine would read a global `{orphaned}` instead")
         # The coroutine's own parameters first, in its order (`self` leads), then other locals.
         params = [p for p in self.params if p in params] + [p for p in params if p not in self.params]
         self.plan_helper(run, params, returns, terminal, indent)
         return None
+
+    def orphaned(self, run: list[ast.stmt], names: list[str]) -> str | None:
+        """A local among ``names`` that only ``run`` binds but that the coroutine reads elsewhere:
+        once the run moves, Python no longer takes it as a local there (a walrus in a moved
+        comprehension, a name the rest reads only where it would be unbound)."""
+        if not names:
+            return None
+        inside = {id(n) for s in run for n in ast.walk(s)}
+        bound, read = set(self.params), set()
+        for node in _walk_own(self.func):
+            if id(node) in inside or node is self.func:
+                continue
+            if isinstance(node, ast.Name):
+                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, (*FUNCS, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound |= {(a.asname or a.name).partition(".")[0] for a in node.names}
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound.add(node.name)
+            elif isinstance(node, ast.match_case):
+                bound |= pattern_names(node.pattern)
+        return next((n for n in names if n in read and n not in bound), None)
 
     def flow_has_handler(self, run: list[ast.stmt]) -> bool:
         """Whether an exception from the run is caught inside the coroutine (then closures may
