@@ -410,3 +410,15 @@ def test_a_mutator_handed_over_is_a_write():
     """)
     sharing = Sharing.of(func, ["loop"], set(), {"LOG"})
     assert sharing.accesses(func.body, set(), strict=False) == (set(), {"LOG"})
+
+
+def test_only_logging_methods_of_a_logger_are_thread_safe():
+    """`LOG = []` then `LOG.append(x)`: a write, though the name looks like a logger's."""
+    func = _func("""
+        async def f(x):
+            LOG.append(x)
+            LOG.info(x)
+    """)
+    sharing = Sharing.of(func, ["x"], set(), {"LOG"})
+    assert sharing.accesses([func.body[0]], set()) == ({"x"}, {"LOG"})
+    assert sharing.accesses([func.body[1]], set()) == ({"LOG", "x"}, set())

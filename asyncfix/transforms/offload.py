@@ -198,6 +198,9 @@ class FunctionOffloader:
                 return f"a closure of the coroutine assigns `{node.id}` (nonlocal), which a helper cannot see"
             if isinstance(node, ast.Lambda) and not self.consumed_lambda(node):
                 return "it makes a lambda that could outlive the helper's variables"
+            if isinstance(node, ast.GeneratorExp) and not consumed_in(node, stmt, self.parents) \
+                    and self.reads_locals_later(node):
+                return "it makes a generator that would read the helper's variables when consumed"
             if isinstance(node, (*FUNCS, ast.ClassDef)) and node is not stmt:
                 return "it defines a function or class that would close over the helper's variables"
         if isinstance(stmt, (*FUNCS, ast.ClassDef)):
@@ -223,6 +226,14 @@ class FunctionOffloader:
         if before.strip() or (after and not after.startswith(b"#") and after != b"\\"):
             return "it shares a line with another statement"
         return None
+
+    def reads_locals_later(self, gen: ast.GeneratorExp) -> bool:
+        """Whether a generator expression reads coroutine locals after it is made (all but its
+        first iterable run lazily)."""
+        own = {n.id for g in gen.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        lazy = [gen.elt, *(c for g in gen.generators for c in g.ifs), *(g.iter for g in gen.generators[1:])]
+        return any(isinstance(n, ast.Name) and n.id in self.locals and n.id not in own
+                   for part in lazy for n in ast.walk(part))
 
     def consumed_lambda(self, node: ast.Lambda) -> bool:
         """A lambda handed straight to a call that uses it at once (`sorted(key=...)`)."""
@@ -684,13 +695,15 @@ class ModuleOffloader:
 
 
 def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:
-    """Module variables: names assigned at module level (not imports, functions or classes),
-    and names declared `global` anywhere."""
+    """Module variables: names assigned at module level (not imports or functions), the module's
+    classes (their attributes are shared: `Box.count += 1`), and names declared `global`."""
     from asyncfix.engine.astutil import flat_statements
 
     out = set()
     for stmt in flat_statements(tree.body):
-        if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        if isinstance(stmt, ast.ClassDef):
+            out.add(stmt.name)
+        elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):

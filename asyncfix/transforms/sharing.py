@@ -55,9 +55,16 @@ def key(node: ast.AST) -> str | None:
     return f"{node.id}.{chain[-1]}" if chain else node.id
 
 
+_LOG_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical",
+                          "log", "fatal"})
+
+
 def is_logger(node: ast.AST) -> bool:
-    """`logger.info(...)`, `self.log.debug(...)`, `logging.warning(...)`: thread-safe."""
-    base = node.value if isinstance(node, ast.Attribute) else None
+    """`logger.info(...)`, `self.log.debug(...)`, `logging.warning(...)`: thread-safe (a list
+    named `LOG` that is appended to is not a logger)."""
+    if not isinstance(node, ast.Attribute) or node.attr not in _LOG_METHODS:
+        return False
+    base = node.value
     name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
     return bool(name) and bool(_LOGGER.match(name))
 
