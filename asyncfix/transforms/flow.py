@@ -141,8 +141,7 @@ class Flow:
             return self._try(s, preds, ctx)
         if isinstance(s, ast.Match):
             head = self._expr_node(s, [s.subject], preds, ctx)
-            ends, test = [], head
-            tests = [head]
+            ends, tests = [], [head]
             for case in s.cases:
                 values = [c.value if isinstance(c, ast.MatchValue) else c.cls for c in ast.walk(case.pattern)
                           if isinstance(c, (ast.MatchValue, ast.MatchClass))]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from asyncfix.engine.astutil import FUNCS
 from asyncfix.transforms.sharing import Sharing, _walk_own, root
 
 ASYNC_LIBS = ("asyncio", "anyio", "trio")

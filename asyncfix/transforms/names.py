@@ -14,15 +14,12 @@ _SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp
 
 @dataclass
 class Access:
-    reads_first: list[str] = field(default_factory=list)  # read before any binding in the run
     reads: list[str] = field(default_factory=list)  # every name read, first-seen order
     binds: list[str] = field(default_factory=list)  # every name bound, first-seen order
 
     def read(self, name: str, bound: set[str]) -> None:
         if name not in self.reads:
             self.reads.append(name)
-        if name not in bound and name not in self.reads_first:
-            self.reads_first.append(name)
 
     def bind(self, name: str, bound: set[str]) -> None:
         bound.add(name)
@@ -165,18 +162,6 @@ def _scope_names(node: ast.AST) -> set[str]:
     return names
 
 
-def swallows(stmt: ast.With | ast.AsyncWith) -> bool:
-    """`with contextlib.suppress(...)`: the body may stop halfway without an exception."""
-    for item in stmt.items:
-        call = item.context_expr
-        if isinstance(call, ast.Call):
-            func = call.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if "suppress" in name.lower():
-                return True
-    return False
-
-
 def pattern_names(pattern: ast.AST) -> set[str]:
     """Names a `match` pattern binds."""
     out = set()
@@ -185,31 +170,4 @@ def pattern_names(pattern: ast.AST) -> set[str]:
             out.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             out.add(node.rest)
-    return out
-
-
-def definitely_bound(statements: list[ast.stmt]) -> set[str]:
-    """Names bound on every path through the statements that does not raise."""
-    out: set[str] = set()
-    for stmt in statements:
-        if isinstance(stmt, (ast.Assign, ast.AugAssign)) or (
-                isinstance(stmt, ast.AnnAssign) and stmt.value is not None):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            for target in targets:
-                for child in ast.walk(target):
-                    if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
-                        out.add(child.id)
-        elif isinstance(stmt, (ast.With, ast.AsyncWith)) and not swallows(stmt):
-            for item in stmt.items:
-                if item.optional_vars is not None:
-                    out |= {c.id for c in ast.walk(item.optional_vars) if isinstance(c, ast.Name)}
-            out |= definitely_bound(stmt.body)
-        elif isinstance(stmt, ast.If):
-            out |= definitely_bound(stmt.body) & definitely_bound(stmt.orelse)
-        elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            out.add(stmt.name)
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            out |= {(a.asname or a.name).partition(".")[0] for a in stmt.names if a.name != "*"}
-        elif isinstance(stmt, ast.Expr):
-            out |= {c.target.id for c in ast.walk(stmt) if isinstance(c, ast.NamedExpr)}
     return out

@@ -33,6 +33,7 @@ from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindings, future_annotations,
                                            helper_base)
 from asyncfix.transforms.sharing import Sharing, _walk_own, module_functions
+from asyncfix.transforms.swallow import may_swallow
 
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
 _LOOPS = (ast.For, ast.While)
@@ -357,7 +358,7 @@ class FunctionOffloader:
     def extract(self, run: list[ast.stmt]) -> str | None:
         """Plan the helper for ``run``; why it cannot be (None: planned)."""
         first, last = run[0], run[-1]
-        lines, offsets = self.module.lines, self.module.offsets
+        lines = self.module.lines
         indent = lines.line(first.lineno)[: lines.char_col(first.lineno, first.col_offset)]
         if any(_has_multiline_string(s) for s in run) and len(indent) != 4:
             return "it holds a multi-line string whose text would change with the indentation"
@@ -797,8 +798,6 @@ def _closure_names(func, own: set[str]) -> tuple[set[str], set[str]]:
 def _terminal(stmt: ast.stmt) -> bool:
     """A return, or a `with` block whose last statement returns and that returns nowhere else:
     every path through it that does not raise returns."""
-    from asyncfix.transforms.swallow import may_swallow
-
     if isinstance(stmt, ast.Return):
         return True
     if isinstance(stmt, ast.With) and stmt.body and _terminal(stmt.body[-1]) and not may_swallow(stmt):
