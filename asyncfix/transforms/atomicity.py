@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 
 from asyncfix.engine.astutil import FUNCS
-from asyncfix.transforms.sharing import Sharing
+from asyncfix.transforms.sharing import Sharing, deferred_writes
 from asyncfix.transforms.swallow import may_swallow
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
@@ -197,6 +197,11 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
     r_hop, w_hop = sharing.accesses(outer, blocking, strict=False)
     r_in, _ = sharing.accesses(inner, blocking, strict=False)  # read in the thread, during the hop
     clash = _clash(read_before | r_hop | r_in, write_after | w_hop) | _clash(write_before | w_hop, read_after | r_hop | r_in)
+    # A mutator handed to the loop before the hop runs during it: before the writes after it.
+    deferred = _clash(deferred_writes(before, sharing.shared), write_after | w_hop)
+    if deferred and not clash:
+        return (f"{what} here would let a callback scheduled before it change `{sorted(deferred)[0]}` "
+                f"before the update that follows (today it runs after)")
     if clash:
         return (f"{what} here would let another call change `{sorted(clash)[0]}` between "
                 f"its check and its update (they run without an await between them today)")

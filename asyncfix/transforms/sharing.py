@@ -179,6 +179,21 @@ def module_functions(tree: ast.Module) -> dict:
     return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
 
 
+def deferred_writes(nodes: list[ast.AST], shared: frozenset[str]) -> set[str]:
+    """Keys of shared state that a mutator handed over will change later, when the loop calls
+    it (`loop.call_soon(LOG.append, x)`): a new await lets it run before what follows."""
+    out = set()
+    for top in nodes:
+        for node in _walk_own(top, False):
+            if isinstance(node, ast.Call):
+                for arg in [*node.args, *(k.value for k in node.keywords)]:
+                    if isinstance(arg, ast.Attribute) and arg.attr in MUTATORS:
+                        r = root(arg.value)
+                        if r is not None and r.id in shared:
+                            out.add(key(arg.value))
+    return out
+
+
 def _mark_chain(node: ast.AST, out: set[int]) -> None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         out.add(id(node))
