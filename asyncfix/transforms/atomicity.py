@@ -188,10 +188,15 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
         stmt = hop[0]
         head = _header(stmt)
         outer = head if head or isinstance(stmt, ast.Try) else [stmt]
-        for s in getattr(stmt, "body", []) if head else []:
-            after.append(s)
-            if always_awaits(s):
-                break
+        # What runs after the header: its body, and the other branch (`elif`/`else`, a loop's
+        # `else`, the other cases of a match), each up to an await on every path.
+        branches = [getattr(stmt, "body", []), getattr(stmt, "orelse", [])] + [
+            c.body for c in getattr(stmt, "cases", [])]
+        for branch in branches if head else []:
+            for s in branch:
+                after.append(s)
+                if always_awaits(s):
+                    break
     read_before, write_before = sharing.accesses(before, blocking, strict=False)
     read_after, write_after = sharing.accesses(after, blocking, strict=False)
     r_hop, w_hop = sharing.accesses(outer, blocking, strict=False)
