@@ -9,6 +9,12 @@ from asyncfix.engine.resolve import Scope
 from asyncfix.engine.values import SHADOW
 
 FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def inside(inner: ast.AST, outer: ast.AST) -> bool:
+    """Whether ``inner``'s source span lies within ``outer``'s."""
+    return ((inner.lineno, inner.col_offset) >= (outer.lineno, outer.col_offset)
+            and (inner.end_lineno, inner.end_col_offset) <= (outer.end_lineno, outer.end_col_offset))
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 

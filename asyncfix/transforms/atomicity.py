@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, inside
 from asyncfix.transforms.sharing import Sharing, deferred_writes
 from asyncfix.transforms.swallow import may_swallow
 
@@ -176,7 +176,7 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
     if single:  # the statement's own awaits: before the call, or after it (awaiting its result)
         call = inner[0]
         for node in _certain_awaits(hop[0]):
-            if _inside(call, node) or (node.lineno, node.col_offset) > (call.lineno, call.col_offset):
+            if inside(call, node) or (node.lineno, node.col_offset) > (call.lineno, call.col_offset):
                 cut_after = True
             else:
                 cut_before = True
@@ -237,12 +237,6 @@ def _certain_awaits(stmt: ast.stmt) -> list[ast.Await]:
     for part in (_header(stmt) or [stmt]):
         visit(part)
     return out
-
-
-def _inside(inner: ast.AST, outer: ast.AST) -> bool:
-    a = (inner.lineno, inner.col_offset, inner.end_lineno, inner.end_col_offset)
-    b = (outer.lineno, outer.col_offset, outer.end_lineno, outer.end_col_offset)
-    return a[:2] >= b[:2] and a[2:] <= b[2:]
 
 
 def _clash(a: set[str], b: set[str]) -> set[str]:

@@ -18,7 +18,7 @@ import ast
 import bisect
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, inside
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.atomicity import split_reason
@@ -94,15 +94,6 @@ class Offsets:
 
     def line_end(self, lineno: int) -> int:  # after the line's end-of-line characters
         return self.starts[lineno]
-
-
-def _pos(node: ast.AST) -> tuple[int, int, int, int]:
-    return (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
-
-
-def _inside(inner: ast.AST, outer: ast.AST) -> bool:
-    a, b = _pos(inner), _pos(outer)
-    return (a[0], a[1]) >= (b[0], b[1]) and (a[2], a[3]) <= (b[2], b[3])
 
 
 @dataclass(frozen=True)
@@ -269,7 +260,7 @@ class FunctionOffloader:
         elif_ = None
         if isinstance(stmt, ast.If) and len(stmt.orelse) == 1 and self.is_elif(stmt.orelse[0]):
             elif_ = stmt.orelse[0]  # `elif` is not a statement of its own: descend into it
-            inner = [f for f in found if _inside(f.node, elif_)]
+            inner = [f for f in found if inside(f.node, elif_)]
             found = [f for f in found if not any(f is g for g in inner)]
             if inner:
                 self.descend(elif_, inner)
@@ -429,20 +420,9 @@ class FunctionOffloader:
         if not names:
             return None
         inside = {id(n) for s in run for n in ast.walk(s)}
-        bound, read = set(self.params), set()
-        for node in _walk_own(self.func):
-            if id(node) in inside or node is self.func:
-                continue
-            if isinstance(node, ast.Name):
-                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-            elif isinstance(node, (*FUNCS, ast.ClassDef)):
-                bound.add(node.name)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                bound |= {(a.asname or a.name).partition(".")[0] for a in node.names}
-            elif isinstance(node, ast.ExceptHandler) and node.name:
-                bound.add(node.name)
-            elif isinstance(node, ast.match_case):
-                bound |= pattern_names(node.pattern)
+        bound = _own_locals(self.func, inside)
+        read = {n.id for n in _walk_own(self.func) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load) and id(n) not in inside}
         return next((n for n in names if n in read and n not in bound), None)
 
     def flow_has_handler(self, run: list[ast.stmt]) -> bool:
@@ -466,7 +446,7 @@ class FunctionOffloader:
         body = _reindent(body, indent, "    ")
         if not body.endswith(("\n", "\r")):
             body += module.newline
-        where = anchor(module.tree, self.func, offsets.starts, offsets.line_end)
+        where = anchor(module.tree, self.func, offsets.starts, offsets.line_end, module.top_lines)
         known = module.names_before(where)
         lazy = module.lazy_annotations
         typed = []
@@ -587,6 +567,7 @@ class ModuleOffloader:
         self.loop_info = ModuleLoopInfo.of(tree, nodes)
         self.locks = lock_names(tree, nodes)
         self.functions = module_functions(tree)
+        self.top_lines = [s.lineno for s in tree.body]
         self._mutations: Mutations | None = None
         self.lazy_annotations = future_annotations(tree)
         self._first_bindings: dict[str, int] | None = None
@@ -752,17 +733,19 @@ def _owners(tree: ast.Module) -> dict[int, ast.AsyncFunctionDef]:
     return out
 
 
-def _own_locals(func) -> set[str]:
-    """Names local to ``func``'s own scope (not those of nested functions or comprehensions)."""
+def _own_locals(func, skip: set[int] = frozenset()) -> set[str]:
+    """Names local to ``func``'s own scope (not those of nested functions or comprehensions);
+    ``skip``: ids of nodes whose bindings do not count (a run about to move)."""
     args = func.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.arg for a in (args.vararg, args.kwarg) if a}
+    nodes = _walk_own(func)
     comp_targets: set[int] = set()
-    for node in _walk_own(func):
+    for node in nodes:
         if isinstance(node, ast.comprehension):
             comp_targets |= {id(n) for n in ast.walk(node.target)}
-    for node in _walk_own(func):
-        if node is func:
+    for node in nodes:
+        if node is func or id(node) in skip:
             continue
         if isinstance(node, (*FUNCS, ast.ClassDef)):
             names.add(node.name)
@@ -774,7 +757,7 @@ def _own_locals(func) -> set[str]:
             names.add(node.name)
         elif isinstance(node, ast.match_case):
             names |= pattern_names(node.pattern)
-    for node in _walk_own(func):
+    for node in nodes:
         if isinstance(node, ast.Global):
             names -= set(node.names)
     return names

@@ -21,9 +21,13 @@ def helper_base(class_names: list[str], func_name: str) -> str:
     return "_" + "_".join(p for p in parts if p) + "_sync"
 
 
-def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end) -> tuple[int, bool]:
-    """(offset, before): where the helpers of ``func`` go, and whether in front of its statement."""
-    k = bisect.bisect_right(_top_lines(tree), func.lineno) - 1
+def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end,
+           top_lines: list[int] | None = None) -> tuple[int, bool]:
+    """(offset, before): where the helpers of ``func`` go, and whether in front of its statement.
+    ``top_lines``: the start lines of ``tree.body`` (a caller placing many helpers passes them)."""
+    if top_lines is None:
+        top_lines = [s.lineno for s in tree.body]
+    k = bisect.bisect_right(top_lines, func.lineno) - 1
     if k >= 0:
         stmt = tree.body[k]
         if stmt.lineno <= func.lineno and func.end_lineno <= stmt.end_lineno:
@@ -32,18 +36,6 @@ def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end) -> tupl
             first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
             return starts[first - 1], True
     return line_end(func.end_lineno), False
-
-
-_TOP_LINES: dict[int, tuple[ast.Module, list[int]]] = {}
-
-
-def _top_lines(tree: ast.Module) -> list[int]:
-    """Start lines of the top-level statements (decorators aside), computed once per tree."""
-    cached = _TOP_LINES.get(id(tree))
-    if cached is None or cached[0] is not tree:
-        _TOP_LINES.clear()  # one module at a time
-        cached = _TOP_LINES[id(tree)] = (tree, [s.lineno for s in tree.body])
-    return cached[1]
 
 
 def first_bindings(tree: ast.Module) -> dict[str, int]:
