@@ -9,61 +9,67 @@ section around it reads shared state on one side of the hop and writes it on the
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import FUNCS, inside
-from asyncfix.transforms.sharing import Sharing, deferred_writes
+from asyncfix.transforms.sharing import Sharing
 from asyncfix.transforms.swallow import may_swallow
 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While)
 _AWAITS = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
 
 
-def always_awaits(node: ast.AST) -> bool:
+def always_awaits(node: ast.AST, silent: frozenset[int] = frozenset()) -> bool:
     """Whether every path through ``node`` that completes it awaits: only such a statement
-    certainly ends the await-free section before it."""
+    certainly ends the await-free section before it. ``silent``: ids of awaits that do not
+    suspend (of a coroutine of the module that never does: see `quiet`)."""
     if isinstance(node, (ast.AsyncWith, ast.AsyncFor)):
         return True
     if isinstance(node, ast.If):
-        return _expr_awaits(node.test) or (_block_awaits(node.body) and _block_awaits(node.orelse))
+        return _expr_awaits(node.test, silent) or (
+            _block_awaits(node.body, silent) and _block_awaits(node.orelse, silent))
     if isinstance(node, (ast.For, ast.While)):
-        return _expr_awaits(node.iter if isinstance(node, ast.For) else node.test)
+        return _expr_awaits(node.iter if isinstance(node, ast.For) else node.test, silent)
     if isinstance(node, ast.With):  # a swallowed exception can skip the body's await
-        return any(_expr_awaits(i.context_expr) for i in node.items) or (
-            _block_awaits(node.body) and not may_swallow(node))
+        return any(_expr_awaits(i.context_expr, silent) for i in node.items) or (
+            _block_awaits(node.body, silent) and not may_swallow(node))
     if isinstance(node, ast.Match):
-        return _expr_awaits(node.subject)
+        return _expr_awaits(node.subject, silent)
     if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-        return _block_awaits(node.finalbody)
+        return _block_awaits(node.finalbody, silent)
     if isinstance(node, ast.stmt):
-        return any(_expr_awaits(c) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+        return any(_expr_awaits(c, silent) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
     return False
 
 
-def _block_awaits(block: list[ast.stmt]) -> bool:
-    return any(always_awaits(s) for s in block)
+def _block_awaits(block: list[ast.stmt], silent: frozenset[int]) -> bool:
+    return any(always_awaits(s, silent) for s in block)
 
 
-def _expr_awaits(expr: ast.AST) -> bool:
+def _expr_awaits(expr: ast.AST, silent: frozenset[int]) -> bool:
     """An await outside short-circuited, conditional, lazy or nested parts of ``expr``."""
+    if isinstance(expr, ast.Await) and id(expr) in silent:
+        return _expr_awaits(expr.value, silent)
     if isinstance(expr, (ast.Await, ast.Yield, ast.YieldFrom)):
         return True
     if isinstance(expr, ast.BoolOp):
-        return _expr_awaits(expr.values[0])
+        return _expr_awaits(expr.values[0], silent)
     if isinstance(expr, ast.IfExp):
-        return _expr_awaits(expr.test) or (_expr_awaits(expr.body) and _expr_awaits(expr.orelse))
+        return _expr_awaits(expr.test, silent) or (
+            _expr_awaits(expr.body, silent) and _expr_awaits(expr.orelse, silent))
     if isinstance(expr, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-        return _expr_awaits(expr.generators[0].iter)
+        return _expr_awaits(expr.generators[0].iter, silent)
     if isinstance(expr, (ast.Lambda, *FUNCS, ast.ClassDef)):
         return False
-    return any(_expr_awaits(c) for c in ast.iter_child_nodes(expr))
+    return any(_expr_awaits(c, silent) for c in ast.iter_child_nodes(expr))
 
 
-def _repeats_without_await(loop: ast.stmt) -> bool:
+def _repeats_without_await(loop: ast.stmt, silent: frozenset[int]) -> bool:
     """A loop whose next iteration can start without an await in between."""
     if isinstance(loop, ast.AsyncFor):
         return False
     test = [loop.test] if isinstance(loop, ast.While) else []
-    return not (any(_expr_awaits(t) for t in test) or _block_awaits(loop.body))
+    return not (any(_expr_awaits(t, silent) for t in test) or _block_awaits(loop.body, silent))
 
 
 def _header(stmt: ast.stmt) -> list[ast.AST]:
@@ -87,7 +93,7 @@ def _block_of(stmt: ast.stmt, parent: ast.AST) -> list[ast.stmt] | None:
     return None
 
 
-def _around(parent: ast.AST, came_from: ast.AST) -> tuple[list[ast.AST], list[ast.AST]]:
+def _around(parent: ast.AST, came_from: ast.AST, silent: frozenset[int]) -> tuple[list[ast.AST], list[ast.AST]]:
     """What else of ``parent`` may run before and after the part ``came_from`` (a statement of
     one of its blocks, or one of its handlers), without counting awaits (conservative)."""
     def part(name):
@@ -103,7 +109,7 @@ def _around(parent: ast.AST, came_from: ast.AST) -> tuple[list[ast.AST], list[as
     elif isinstance(parent, (ast.For, ast.AsyncFor, ast.While)):
         if holds("body"):
             before += _header(parent)
-            if _repeats_without_await(parent):  # the next iteration runs on both sides
+            if _repeats_without_await(parent, silent):  # the next iteration runs on both sides
                 before += [*_header(parent), *parent.body]
                 after += [*_header(parent), *parent.body]
             after += parent.orelse
@@ -124,7 +130,7 @@ def _around(parent: ast.AST, came_from: ast.AST) -> tuple[list[ast.AST], list[as
 
 
 def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool = True,
-            open_after: bool = True) -> tuple[list[ast.AST], list[ast.AST]]:
+            open_after: bool = True, silent: frozenset[int] = frozenset()) -> tuple[list[ast.AST], list[ast.AST]]:
     """What runs before and after the hop (the statements ``hop``) without an await between;
     ``open_before``/``open_after`` False: the hop's own statement awaits on that side of it."""
     before: list[ast.AST] = []
@@ -139,24 +145,24 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
             if open_before:
                 for s in reversed(block[:i]):
                     before.append(s)
-                    if always_awaits(s):
+                    if always_awaits(s, silent):
                         open_before = False
                         break
             if open_after:
                 for s in block[j + 1 :]:
                     after.append(s)
-                    if always_awaits(s):
+                    if always_awaits(s, silent):
                         open_after = False
                         break
         if parent is func:
             break
         grand = parents.get(parent)
         if isinstance(parent, (ast.ExceptHandler, ast.match_case)) and grand is not None:
-            extra_before, extra_after = _around(grand, parent)
+            extra_before, extra_after = _around(grand, parent, silent)
             node_first = node_last = grand
             parent = None
         else:
-            extra_before, extra_after = _around(parent, node_first)
+            extra_before, extra_after = _around(parent, node_first, silent)
             node_first = node_last = parent
         if open_before:
             before += extra_before
@@ -167,20 +173,35 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
     return before, after
 
 
+@dataclass
+class Around:
+    """What the callers of a coroutine that never suspends do, without an await, just before and
+    just after they await it (keys of shared state as the coroutine names them): a hop put inside
+    it runs between the two."""
+
+    reads_before: set[str] = field(default_factory=set)
+    writes_before: set[str] = field(default_factory=set)
+    deferred_before: set[str] = field(default_factory=set)  # callbacks they scheduled
+    reads_after: set[str] = field(default_factory=set)
+    writes_after: set[str] = field(default_factory=set)
+
+
 def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, parents: dict,
-                 sharing: Sharing, blocking: set[int], what: str = "a thread hop") -> str | None:
+                 sharing: Sharing, blocking: set[int], what: str = "a thread hop",
+                 silent: frozenset[int] = frozenset(), around: Around | None = None) -> str | None:
     """Why a thread hop at ``hop`` (statements; ``inner``: the moved parts, read during the hop)
-    would split a check-then-act on shared state (None: it would not)."""
+    would split a check-then-act on shared state (None: it would not). ``silent``: the awaits
+    that do not suspend; ``around``: for a coroutine that never suspends, its callers' part."""
     single = not any(s is i for s in hop for i in inner)
     cut_before = cut_after = False
     if single:  # the statement's own awaits: before the call, or after it (awaiting its result)
         call = inner[0]
-        for node in _certain_awaits(hop[0]):
+        for node in _certain_awaits(hop[0], silent):
             if inside(call, node) or (node.lineno, node.col_offset) > (call.lineno, call.col_offset):
                 cut_after = True
             else:
                 cut_before = True
-    before, after = section(hop, func, parents, not cut_before, not cut_after)
+    before, after = section(hop, func, parents, not cut_before, not cut_after, silent)
     outer: list[ast.AST] = []
     if single:
         # A single call: its statement is on both sides of the hop; of a compound statement,
@@ -195,30 +216,48 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
         for branch in branches if head else []:
             for s in branch:
                 after.append(s)
-                if always_awaits(s):
+                if always_awaits(s, silent):
                     break
     read_before, write_before = sharing.accesses(before, blocking, strict=False)
     read_after, write_after = sharing.accesses(after, blocking, strict=False)
     r_hop, w_hop = sharing.accesses(outer, blocking, strict=False)
     r_in, _ = sharing.accesses(inner, blocking, strict=False)  # read in the thread, during the hop
-    clash = _clash(read_before | r_hop | r_in, write_after | w_hop) | _clash(write_before | w_hop, read_after | r_hop | r_in)
-    # A mutator handed to the loop before the hop runs during it: before the writes after it.
-    deferred = _clash(deferred_writes(before, sharing.shared), write_after | w_hop)
+    deferred_before = sharing.deferred(before)
+
+    def clashes() -> tuple[set[str], set[str]]:
+        clash = _clash(read_before | r_hop | r_in, write_after | w_hop) | _clash(
+            write_before | w_hop, read_after | r_hop | r_in)
+        # A mutator handed to the loop before the hop runs during it: before the writes after it.
+        return clash, _clash(deferred_before, write_after | w_hop)
+
+    clash, deferred = clashes()
+    update, today = "the update that follows", "today it runs after"
+    check = "its check and its update (they run without an await between them today)"
+    if around is not None and not (clash or deferred):
+        read_before |= around.reads_before
+        write_before |= around.writes_before
+        deferred_before |= around.deferred_before
+        read_after |= around.reads_after
+        write_after |= around.writes_after
+        clash, deferred = clashes()
+        update = "an update of a caller that awaits this coroutine"
+        today += ": the coroutine never suspends today"
+        check = ("a check and an update of a caller that awaits this coroutine (this coroutine "
+                 "never suspends today, so they run in one go)")
     if deferred and not clash:
         return (f"{what} here would let a callback scheduled before it change `{sorted(deferred)[0]}` "
-                f"before the update that follows (today it runs after)")
+                f"before {update} ({today})")
     if clash:
-        return (f"{what} here would let another call change `{sorted(clash)[0]}` between "
-                f"its check and its update (they run without an await between them today)")
+        return f"{what} here would let another call change `{sorted(clash)[0]}` between {check}"
     return None
 
 
-def _certain_awaits(stmt: ast.stmt) -> list[ast.Await]:
-    """The awaits of a statement's own expressions that run whenever it runs."""
+def _certain_awaits(stmt: ast.stmt, silent: frozenset[int]) -> list[ast.Await]:
+    """The awaits of a statement's own expressions that run whenever it runs (and suspend)."""
     out: list[ast.Await] = []
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.Await):
+        if isinstance(node, ast.Await) and id(node) not in silent:
             out.append(node)
         if isinstance(node, (ast.Lambda, *FUNCS, ast.ClassDef)) or (isinstance(node, ast.stmt) and node is not stmt):
             return

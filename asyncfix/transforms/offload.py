@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from asyncfix.engine.astutil import FUNCS, inside
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
-from asyncfix.transforms.atomicity import split_reason
+from asyncfix.transforms.atomicity import Around, split_reason
 from asyncfix.transforms.backend import Backend
+from asyncfix.transforms.callers import around
 from asyncfix.transforms.callsite import offloaded, wrapped
 from asyncfix.transforms.flow import Flow, run_facts
 from asyncfix.transforms.laziness import LAZY_RESULTS, consumed_in, lazy_in
@@ -30,6 +31,7 @@ from asyncfix.transforms.locks import is_sync_lock, lock_names
 from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound, loop_objects
 from asyncfix.transforms.mutation import Mutations
 from asyncfix.transforms.names import accesses, pattern_names
+from asyncfix.transforms.quiet import Coroutines
 from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindings, future_annotations,
                                            helper_base)
 from asyncfix.transforms.sharing import Sharing, _walk_own, module_functions
@@ -129,7 +131,8 @@ class FunctionOffloader:
         self.parents = _parents(func)
         self.flow = Flow(func.body, set(self.params))
         self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
-                                  module.functions)
+                                  module.functions, module.coroutines, module.module_vars)
+        self.silent = module.coroutines.silent(func)  # awaits of coroutines that never suspend
         self.framework = framework_params(func)
         self.loop_names = loop_objects(func, module.loop_info)
         self.in_class = bool(class_names)
@@ -305,7 +308,8 @@ class FunctionOffloader:
             if changed:
                 return (f"it reads `{changed}` in a thread while other code of this module changes it "
                         f"on the loop (a torn read, or 'changed size during iteration')")
-        return split_reason(stmts, inner, self.func, self.parents, self.sharing, self.blocking, what)
+        return split_reason(stmts, inner, self.func, self.parents, self.sharing, self.blocking, what,
+                            self.silent, self.module.around(self.func))
 
     # -- runs ---------------------------------------------------------------------------------
     def flush(self, run: list[ast.stmt]) -> None:
@@ -567,6 +571,10 @@ class ModuleOffloader:
         self.loop_info = ModuleLoopInfo.of(tree, nodes)
         self.locks = lock_names(tree, nodes)
         self.functions = module_functions(tree)
+        self.coroutines = Coroutines(tree)
+        self._around: dict[int, Around | None] = {}
+        self._views: dict[int, tuple] = {}
+        self._enclosing: dict[int, set[str]] = {}
         self.top_lines = [s.lineno for s in tree.body]
         self._mutations: Mutations | None = None
         self.lazy_annotations = future_annotations(tree)
@@ -582,6 +590,29 @@ class ModuleOffloader:
         if self._mutations is None:
             self._mutations = Mutations.of(self.tree, self.module_vars)
         return self._mutations
+
+    def around(self, func: ast.AsyncFunctionDef) -> Around | None:
+        """For a coroutine that never suspends: what its callers do around their awaits of it."""
+        if id(func) not in self.coroutines.quiet:
+            return None
+        if id(func) not in self._around:
+            self._around[id(func)] = around(func, self.coroutines, self._view, self.module_vars)
+        return self._around[id(func)]
+
+    def _view(self, func: ast.AsyncFunctionDef) -> tuple[dict, Sharing, frozenset[int]]:
+        """A caller's parents, sharing and silent awaits, as its own offloader would have them."""
+        if id(func) not in self._views:
+            args = func.args
+            params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            params += [a.arg for a in (args.vararg, args.kwarg) if a]
+            declared = {n for node in _walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
+                        for n in node.names if node is not func}
+            local_names = _own_locals(func) - declared
+            enclosing = self._enclosing.get(id(func), set())
+            sharing = Sharing.of(func, params, local_names, self.module_vars | (enclosing - local_names),
+                                 self.functions, self.coroutines, self.module_vars)
+            self._views[id(func)] = (_parents(func), sharing, self.coroutines.silent(func, today=True))
+        return self._views[id(func)]
 
     def segment(self, node: ast.AST) -> str:
         o = self.offsets
@@ -634,12 +665,15 @@ class ModuleOffloader:
                 by_func.setdefault(id(owner), []).append(finding)
         local_backend = []  # whether each rewritten coroutine imports the backend itself
         for func, class_names, enclosing in _coroutines(self.tree):
+            self._enclosing[id(func)] = enclosing
+        for func, class_names in self.coroutines.order():  # callees first: see quiet
             own = by_func.get(id(func), [])
             if any(id(f) in self.selected_ids for f in own):
                 before = len(self.plan.fixed)
-                offloader = FunctionOffloader(self, func, class_names, enclosing, own)
+                offloader = FunctionOffloader(self, func, class_names, self._enclosing[id(func)], own)
                 offloader.run()
-                if len(self.plan.fixed) > before:
+                if len(self.plan.fixed) > before:  # a new await: it suspends from now on
+                    self.coroutines.now_suspends(func)
                     local_backend.append(self.backend.alias in offloader.locals)
         self.finish()
         if local_backend and all(local_backend):

@@ -10,6 +10,7 @@ check compares what a coroutine read before a thread hop with what it writes aft
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 
@@ -76,10 +77,15 @@ class Sharing:
     shared: frozenset[str]  # names whose objects other calls can see
     declared_global: frozenset[str]
     functions: dict = None  # the module's own sync functions, by name: calls look inside them
+    coroutines: object = None  # the module's coroutines (`quiet.Coroutines`): awaits look inside
+    func: ast.AST = None  # the function whose body this is (resolves `self.co()`)
+    module_vars: frozenset[str] = frozenset()  # seen by the functions a call looks inside
+    depth: int = 0  # how many calls deep: looking inside stops at _MAX_DEPTH
 
     @classmethod
     def of(cls, func: ast.AsyncFunctionDef, params: list[str], local_names: set[str],
-           outer_vars: set[str], functions: dict | None = None) -> "Sharing":
+           outer_vars: set[str], functions: dict | None = None, coroutines=None,
+           module_vars: frozenset[str] = frozenset()) -> "Sharing":
         """``outer_vars``: module variables (assigned at module level, not imported or defined)
         and the enclosing functions' locals."""
         declared = {n for node in _own_nodes(func) if isinstance(node, ast.Global) for n in node.names}
@@ -100,15 +106,18 @@ class Sharing:
                 if name not in shared and _aliases_shared(value, shared):
                     shared.add(name)
                     changed = True
-        return cls(frozenset(shared), frozenset(declared), functions or {})
+        return cls(frozenset(shared), frozenset(declared), functions or {}, coroutines, func,
+                   frozenset(module_vars))
 
-    def accesses(self, nodes: list[ast.AST], blocking: set[int], strict: bool = True) -> tuple[set[str], set[str]]:
+    def accesses(self, nodes: list[ast.AST], blocking: set[int], strict: bool = True,
+                 counted: frozenset[int] = frozenset()) -> tuple[set[str], set[str]]:
         """(keys read, keys written) of shared state in ``nodes``. The catalogued blocking calls
         (``blocking``, by id) are I/O, neither; read-only and logger methods read. Any other
         method call counts as a write when ``strict`` (it may change its object: the thread it
-        runs in matters), else only the known mutators (for check-then-act sections)."""
+        runs in matters), else only the known mutators (for check-then-act sections).
+        ``counted``: ids of nodes whose access is counted elsewhere."""
         reads, writes = set(), set()
-        inner: set[int] = set()  # the object chain under an access already counted
+        inner: set[int] = set(counted)  # the object chain under an access already counted
         for top in nodes:
             for node in _walk_own(top, False):
                 if id(node) in inner:
@@ -150,28 +159,66 @@ class Sharing:
 
     def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool, followed: set[int]) -> None:
         """Shared objects handed whole to a call: read there (`check(self)`); handed to one of
-        the module's own functions (`_save_sync(self, path)` in a thread), what it does to them."""
+        the module's own functions (`_save_sync(self, path)` in a thread) or coroutines, what
+        it does to them and to module state."""
+        for inner, body, rename in self._callees(call, followed):
+            r, w = inner.accesses(body, set(), strict)
+            reads |= {rename(k) for k in r}
+            writes |= {rename(k) for k in w}
+
+    def deferred(self, nodes: list[ast.AST], skip: frozenset[int] = frozenset()) -> set[str]:
+        """Keys of shared state that a mutator handed over will change later, when the loop
+        calls it (`loop.call_soon(LOG.append, x)`), here or in the module functions called
+        (``skip``: ids of calls not to look inside)."""
+        out = deferred_writes(nodes, self.shared)
+        for top in nodes:
+            for node in _walk_own(top, False):
+                if isinstance(node, ast.Call) and id(node) not in skip:
+                    for inner, body, rename in self._callees(node, set()):
+                        out |= {rename(k) for k in inner.deferred(body)}
+        return out
+
+    def _callees(self, call: ast.Call, followed: set[int]):
+        """(the callee's sharing, its body, its keys -> ours) for each module function or
+        coroutine ``call`` may run; ``followed`` gets the arguments counted inside."""
+        if self.depth >= _MAX_DEPTH:
+            return
         args = list(call.args)
+        functions = self.functions or {}
         callee = call.func.id if isinstance(call.func, ast.Name) else None
-        if callee not in (self.functions or {}):
+        fdefs = [functions[callee]] if callee in functions else []
+        if not fdefs and self.coroutines is not None:
+            fdefs, bound = self.coroutines.callee(call, self.func)
+            if bound:
+                args = [call.func.value, *args]
+        if not fdefs:
             # `to_thread(_save_sync, self, path)`: the function is an argument, its own follow
             for k, arg in enumerate(args):
-                if isinstance(arg, ast.Name) and arg.id in (self.functions or {}):
-                    callee, args = arg.id, args[k + 1 :]
+                if isinstance(arg, ast.Name) and arg.id in functions:
+                    fdefs, args = [functions[arg.id]], args[k + 1 :]
                     break
-            else:
-                callee = None
-        if callee is None:
-            return  # shared objects handed whole are read: the Name visit counts them
-        fdef = self.functions[callee]
-        names = [a.arg for a in fdef.args.posonlyargs + fdef.args.args]
-        mapping = {p: a.id for p, a in zip(names, args) if isinstance(a, ast.Name) and a.id in self.shared}
-        followed.update(id(a) for a in args if isinstance(a, ast.Name))  # counted inside, precisely
-        inner = Sharing(frozenset(mapping), frozenset(), {})
-        r, w = inner.accesses(fdef.body, set(), strict)
-        rename = lambda k: mapping.get(k.partition(".")[0], k.partition(".")[0]) + k[len(k.partition(".")[0]):]
-        reads |= {rename(k) for k in r}
-        writes |= {rename(k) for k in w}
+        for fdef in fdefs:
+            params = fdef.args.posonlyargs + fdef.args.args
+            pairs = [(p.arg, a) for p, a in zip(params, args)]
+            pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
+            mapping = {p: a.id for p, a in pairs if isinstance(a, ast.Name) and a.id in self.shared}
+            followed.update(id(a) for _, a in pairs if isinstance(a, ast.Name))  # counted inside
+            nodes = _walk_own(fdef)
+            declared = {n for g in nodes if isinstance(g, ast.Global) for n in g.names}
+            own = {a.arg for a in params + fdef.args.kwonlyargs} | {
+                n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            seen = self.module_vars - (own - declared)  # the module's state, seen there too
+            inner = Sharing(frozenset(mapping) | seen, frozenset(declared & self.module_vars),
+                            self.functions, self.coroutines, fdef, self.module_vars, self.depth + 1)
+            yield inner, fdef.body, functools.partial(_rename, mapping)
+
+
+_MAX_DEPTH = 4
+
+
+def _rename(mapping: dict, k: str) -> str:
+    head, dot, rest = k.partition(".")
+    return mapping.get(head, head) + dot + rest
 
 
 def module_functions(tree: ast.Module) -> dict:

@@ -1,0 +1,85 @@
+"""What the callers of a coroutine that never suspends do around their awaits of it.
+
+A hop put inside such a coroutine (see `quiet`) runs between the caller's code just before the
+`await` and just after it, which today run in one go. Each `await` of it in the module gives the
+caller's await-free section around the call; what that section reads, writes and schedules is
+named as the coroutine names it (arguments by parameter, `self` of `self.co()`, module state as
+is) so that the atomicity check can weigh it with the coroutine's own section. A caller that
+never suspends either passes on its own callers' part.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Callable
+
+from asyncfix.transforms.atomicity import Around, section
+from asyncfix.transforms.quiet import Coroutines, Site
+from asyncfix.transforms.sharing import Sharing, key
+
+
+def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
+           view: Callable[[ast.AsyncFunctionDef], tuple[dict, Sharing, frozenset[int]]],
+           module_vars: set[str], seen: frozenset[int] = frozenset()) -> Around:
+    """The callers' part for ``fdef`` (``view(caller)``: its parents, sharing and silent awaits)."""
+    out = Around()
+    seen = seen | {id(fdef)}
+    for site in coroutines.sites(fdef):
+        parents, sharing, silent = view(site.caller)
+        stmt = site.node
+        while not isinstance(stmt, ast.stmt):
+            stmt = parents[stmt]
+        before, after = section([stmt], site.caller, parents, silent=silent)
+        # The call itself and what it is handed: `fdef` weighs its own body.
+        call = site.node.value
+        skip = frozenset({id(call)})
+        handed = frozenset(id(a) for a in [*call.args, *(k.value for k in call.keywords)]
+                           if isinstance(a, ast.Name))
+        head, tail = _sides(stmt)
+        rb, wb = sharing.accesses([*before, *head], skip, strict=False, counted=handed)
+        ra, wa = sharing.accesses([*tail, *after], skip, strict=False, counted=handed)
+        db = sharing.deferred([*before, *head], skip)
+        theirs = Around(rb, wb, db, ra, wa)
+        if id(site.caller) in coroutines.quiet and id(site.caller) not in seen:
+            outer = around(site.caller, coroutines, view, module_vars, seen)
+            for name in vars(theirs):
+                getattr(theirs, name).update(getattr(outer, name))
+        rename = _renamer(site, fdef, sharing, module_vars)
+        for name in vars(out):
+            getattr(out, name).update(k for k in map(rename, getattr(theirs, name)) if k)
+    return out
+
+
+def _sides(stmt: ast.stmt) -> tuple[list[ast.AST], list[ast.AST]]:
+    """The parts of the statement holding the await that may run before it and after it: an
+    assignment stores after its value is awaited; otherwise the whole statement, both sides."""
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        return [stmt.value], [*targets, stmt.value]
+    if isinstance(stmt, (ast.Return, ast.Expr)) and stmt.value is not None:
+        return [stmt.value], [stmt.value]
+    return [stmt], [stmt]
+
+
+def _renamer(site: Site, fdef: ast.AsyncFunctionDef, sharing: Sharing, module_vars: set[str]):
+    """Caller's key -> the same state as ``fdef`` names it (None: it cannot see it)."""
+    call = site.node.value
+    args = [call.func.value, *call.args] if site.bound else list(call.args)
+    params = fdef.args.posonlyargs + fdef.args.args
+    pairs = [(p.arg, a) for p, a in zip(params, args)]
+    pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
+    whole = {a.id: p for p, a in pairs if isinstance(a, ast.Name)}  # `co(self)`: self.x -> p.x
+    parts = {key(a): p for p, a in pairs if isinstance(a, (ast.Attribute, ast.Subscript))}
+    own = {p.arg for p in params + fdef.args.kwonlyargs}
+
+    def rename(k: str) -> str | None:
+        head, dot, rest = k.partition(".")
+        if head in whole:
+            return whole[head] + dot + rest
+        if k in parts:
+            return parts[k]
+        if head in module_vars and head not in own:
+            return k
+        return None
+
+    return rename

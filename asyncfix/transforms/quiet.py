@@ -1,0 +1,181 @@
+"""Coroutines of the module that never suspend.
+
+`await co()` lets other tasks run only if `co` suspends. A coroutine whose awaits are all of such
+quiet coroutines runs from start to end in one go, so for its caller the `await` ends no
+section: what runs before and after the call, and what the coroutine itself does, is one
+await-free section. A thread hop put inside a quiet coroutine makes every `await` of it suspend:
+its callers' code just before and just after the call then runs on both sides of that hop.
+
+Only `await` of the module's own coroutines is followed (`co(...)`, `self.co(...)`,
+`Class.co(...)`; by name: a coroutine defined twice under one name is each of them); any other
+await is taken to suspend.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from asyncfix.engine.astutil import FUNCS
+
+_SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
+
+
+def _own(func: ast.AST):
+    """The nodes of ``func``'s own scope (nested functions, classes and lambdas not entered)."""
+    stack = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _SCOPES):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+@dataclass
+class Site:
+    """One `await` of a module coroutine: the caller, its classes and the await."""
+
+    caller: ast.AsyncFunctionDef
+    class_names: list[str]
+    node: ast.Await
+    bound: bool  # called through an object (`self.co()`): the object is the first parameter
+
+
+class Coroutines:
+    """The module's own coroutines, which of them never suspend, and where they are awaited."""
+
+    def __init__(self, tree: ast.Module):
+        # "name" (functions, nested ones too) or "Class.name" (methods): a name defined twice
+        # stands for each of its definitions
+        self.defs: dict[str, list[ast.AsyncFunctionDef]] = {}
+        self.classes: dict[int, list[str]] = {}  # id(async def) -> the classes around it
+        self.all: list[tuple[ast.AsyncFunctionDef, list[str]]] = []
+        stack: list[tuple[ast.AST, list[str], bool]] = [(tree, [], False)]
+        while stack:
+            node, classes, method = stack.pop()
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.AsyncFunctionDef):
+                    self.all.append((child, classes))
+                    self.classes[id(child)] = classes
+                    name = f"{classes[-1]}.{child.name}" if method else child.name
+                    self.defs.setdefault(name, []).append(child)
+                    stack.append((child, classes, False))
+                elif isinstance(child, ast.FunctionDef):
+                    stack.append((child, classes, False))
+                elif isinstance(child, ast.ClassDef):
+                    stack.append((child, [*classes, child.name], True))
+                elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
+                    stack.append((child, classes, method))
+        self.needs: dict[int, list[int]] = {}  # id(quiet candidate) -> ids of what it awaits
+        self.quiet = self._quiet(self._candidates())  # today
+        self.quiet_after = set(self.quiet)  # once the rewrites planned so far are made
+        self._sites: dict[int, list[Site]] | None = None
+
+    def callee(self, call: ast.AST, caller: ast.AST | None) -> tuple[list[ast.AsyncFunctionDef], bool]:
+        """The module coroutines ``call`` (made in ``caller``) may call, and whether the call
+        is bound (`self.co()`: the object is their first parameter)."""
+        if not isinstance(call, ast.Call):
+            return [], False
+        func = call.func
+        if isinstance(func, ast.Name):
+            return self.defs.get(func.id, []), False
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = func.value.id
+            classes = self.classes.get(id(caller), []) if caller is not None else []
+            if classes and owner in (_first_param(caller), "cls"):
+                return self.defs.get(f"{classes[-1]}.{func.attr}", []), True
+            fdefs = self.defs.get(f"{owner}.{func.attr}", [])
+            # `Box.co(obj, ...)`: unbound, unless a static or class method
+            return fdefs, any(f.decorator_list for f in fdefs)
+        return [], False
+
+    def silent(self, func: ast.AST, today: bool = False) -> frozenset[int]:
+        """Ids of the awaits in ``func``'s own body that do not suspend, once the rewrites
+        planned so far are made (``today``: in the code as it is)."""
+        quiet = self.quiet if today else self.quiet_after
+        out = set()
+        for node in _own(func):
+            if isinstance(node, ast.Await):
+                fdefs, _ = self.callee(node.value, func)
+                if fdefs and all(id(f) in quiet for f in fdefs):
+                    out.add(id(node))
+        return frozenset(out)
+
+    def now_suspends(self, fdef: ast.AST) -> None:
+        """``fdef`` gets a new await: it, and every quiet coroutine awaiting it, will suspend."""
+        if id(fdef) in self.quiet_after:
+            self.quiet_after = self._quiet(self.quiet_after - {id(fdef)})
+
+    def order(self) -> list[tuple[ast.AsyncFunctionDef, list[str]]]:
+        """Every coroutine with its classes, the ones awaited before those awaiting them (so a
+        caller is planned knowing whether its callees will still never suspend)."""
+        done: set[int] = set()
+        out = []
+        for start, classes in self.all:
+            stack = [(start, classes, False)]
+            while stack:
+                fdef, cls, expanded = stack.pop()
+                if expanded:
+                    out.append((fdef, cls))
+                    continue
+                if id(fdef) in done:
+                    continue
+                done.add(id(fdef))
+                stack.append((fdef, cls, True))
+                for node in _own(fdef):
+                    if isinstance(node, ast.Await):
+                        for callee in self.callee(node.value, fdef)[0]:
+                            if id(callee) not in done:
+                                stack.append((callee, self.classes[id(callee)], False))
+        return out
+
+    def sites(self, fdef: ast.AsyncFunctionDef) -> list[Site]:
+        """Where the module awaits ``fdef``."""
+        if self._sites is None:
+            self._sites = {}
+            for caller, classes in self.all:
+                for node in _own(caller):
+                    if isinstance(node, ast.Await):
+                        fdefs, bound = self.callee(node.value, caller)
+                        for callee in fdefs:
+                            self._sites.setdefault(id(callee), []).append(Site(caller, classes, node, bound))
+        return self._sites.get(id(fdef), [])
+
+    def _candidates(self) -> set[int]:
+        """Coroutines with no `async for`/`async with`/yield and only awaits of the module's own
+        coroutines (recorded in ``needs``)."""
+        candidates = set()
+        for fdef, _ in self.all:
+            deps, loud = [], False
+            for node in _own(fdef):
+                if isinstance(node, (ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)):
+                    loud = True
+                elif isinstance(node, ast.Await):
+                    fdefs, _ = self.callee(node.value, fdef)
+                    loud = not fdefs
+                    deps += [id(f) for f in fdefs]
+                if loud:
+                    break
+            if not loud:
+                candidates.add(id(fdef))
+                self.needs[id(fdef)] = deps
+        return candidates
+
+    def _quiet(self, candidates: set[int]) -> set[int]:
+        """Of ``candidates``, those whose awaits are all of the rest: the largest such set
+        (mutual recursion is quiet too)."""
+        candidates = set(candidates)
+        changed = True
+        while changed:
+            changed = False
+            for f in list(candidates):
+                if any(d not in candidates for d in self.needs[f]):
+                    candidates.discard(f)
+                    changed = True
+        return candidates
+
+
+def _first_param(func: ast.AST) -> str | None:
+    args = getattr(func, "args", None)
+    positional = (args.posonlyargs + args.args) if args is not None else []
+    return positional[0].arg if positional else None
