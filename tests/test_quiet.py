@@ -193,3 +193,24 @@ def test_callers_part_maps_self_of_a_bound_call_and_scheduled_callbacks():
     got = _around("fetch")
     assert got.deferred_before == {"LOG"}
     assert got.writes_after == {"self.items"}
+
+
+def test_reach_says_whether_the_section_meets_the_callers():
+    from asyncfix.transforms.atomicity import reach
+
+    func = ast.parse(textwrap.dedent("""\
+        async def read(p):
+            a = first(p)
+            await asyncio.sleep(0)
+            b = middle(p)
+            await asyncio.sleep(0)
+            if a:
+                await asyncio.sleep(0)
+            c = last(p)
+            return a, b, c
+    """)).body[0]
+    parents = _parents(func)
+    flags = [reach([func.body[k]], func, parents)[2:] for k in (0, 2, 5)]
+    # before the first await: one go with the caller's code before the call; after the last
+    # certain await (the `if` may skip its await): with the caller's code after it
+    assert flags == [(True, False), (False, False), (False, True)]

@@ -133,6 +133,15 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
             open_after: bool = True, silent: frozenset[int] = frozenset()) -> tuple[list[ast.AST], list[ast.AST]]:
     """What runs before and after the hop (the statements ``hop``) without an await between;
     ``open_before``/``open_after`` False: the hop's own statement awaits on that side of it."""
+    before, after, _, _ = reach(hop, func, parents, open_before, open_after, silent)
+    return before, after
+
+
+def reach(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool = True,
+          open_after: bool = True, silent: frozenset[int] = frozenset()
+          ) -> tuple[list[ast.AST], list[ast.AST], bool, bool]:
+    """`section`, and whether it reaches back to the coroutine's start and on to its end (then
+    the caller's code before and after its await of the coroutine is in the section too)."""
     before: list[ast.AST] = []
     after: list[ast.AST] = []
     node_first, node_last = hop[0], hop[-1]
@@ -155,7 +164,7 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
                         open_after = False
                         break
         if parent is func:
-            break
+            return before, after, open_before, open_after
         grand = parents.get(parent)
         if isinstance(parent, (ast.ExceptHandler, ast.match_case)) and grand is not None:
             extra_before, extra_after = _around(grand, parent, silent)
@@ -170,14 +179,14 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
             after += extra_after
         if isinstance(parent, (ast.AsyncWith, ast.AsyncFor)):
             open_before = open_after = False  # entering, leaving, each iteration: awaited
-    return before, after
+    return before, after, False, False
 
 
 @dataclass
 class Around:
-    """What the callers of a coroutine that never suspends do, without an await, just before and
-    just after they await it (keys of shared state as the coroutine names them): a hop put inside
-    it runs between the two."""
+    """What the callers of a coroutine do, without an await, just before and just after they
+    await it (keys of shared state as the coroutine names them): a hop put in the coroutine
+    before its first suspension, or after its last, runs between the two."""
 
     reads_before: set[str] = field(default_factory=set)
     writes_before: set[str] = field(default_factory=set)
@@ -191,7 +200,7 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
                  silent: frozenset[int] = frozenset(), around: Around | None = None) -> str | None:
     """Why a thread hop at ``hop`` (statements; ``inner``: the moved parts, read during the hop)
     would split a check-then-act on shared state (None: it would not). ``silent``: the awaits
-    that do not suspend; ``around``: for a coroutine that never suspends, its callers' part."""
+    that do not suspend; ``around``: the callers' part, where the section reaches them."""
     single = not any(s is i for s in hop for i in inner)
     cut_before = cut_after = False
     if single:  # the statement's own awaits: before the call, or after it (awaiting its result)
@@ -201,7 +210,7 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
                 cut_after = True
             else:
                 cut_before = True
-    before, after = section(hop, func, parents, not cut_before, not cut_after, silent)
+    before, after, to_start, to_end = reach(hop, func, parents, not cut_before, not cut_after, silent)
     outer: list[ast.AST] = []
     if single:
         # A single call: its statement is on both sides of the hop; of a compound statement,
@@ -233,17 +242,19 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
     clash, deferred = clashes()
     update, today = "the update that follows", "today it runs after"
     check = "its check and its update (they run without an await between them today)"
-    if around is not None and not (clash or deferred):
-        read_before |= around.reads_before
-        write_before |= around.writes_before
-        deferred_before |= around.deferred_before
-        read_after |= around.reads_after
-        write_after |= around.writes_after
+    if around is not None and (to_start or to_end) and not (clash or deferred):
+        if to_start:
+            read_before |= around.reads_before
+            write_before |= around.writes_before
+            deferred_before |= around.deferred_before
+        if to_end:
+            read_after |= around.reads_after
+            write_after |= around.writes_after
         clash, deferred = clashes()
         update = "an update of a caller that awaits this coroutine"
-        today += ": the coroutine never suspends today"
-        check = ("a check and an update of a caller that awaits this coroutine (this coroutine "
-                 "never suspends today, so they run in one go)")
+        today += ": the coroutine does not suspend in between today"
+        check = ("a check and an update of a caller that awaits this coroutine (the coroutine "
+                 "does not suspend in between today, so they run in one go)")
     if deferred and not clash:
         return (f"{what} here would let a callback scheduled before it change `{sorted(deferred)[0]}` "
                 f"before {update} ({today})")

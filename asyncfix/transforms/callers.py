@@ -1,11 +1,12 @@
-"""What the callers of a coroutine that never suspends do around their awaits of it.
+"""What the callers of a coroutine do around their awaits of it.
 
-A hop put inside such a coroutine (see `quiet`) runs between the caller's code just before the
-`await` and just after it, which today run in one go. Each `await` of it in the module gives the
-caller's await-free section around the call; what that section reads, writes and schedules is
-named as the coroutine names it (arguments by parameter, `self` of `self.co()`, module state as
-is) so that the atomicity check can weigh it with the coroutine's own section. A caller that
-never suspends either passes on its own callers' part.
+A coroutine runs in one go with its caller up to its first suspension and from its last one:
+a hop put there (in a coroutine that never suspends, see `quiet`, anywhere) runs between the
+caller's code just before the `await` and just after it. Each `await` of it in the module gives
+the caller's await-free section around the call; what that section reads, writes and schedules
+is named as the coroutine names it (arguments by parameter, `self` of `self.co()`, module state
+as is) so that the atomicity check can weigh it with the coroutine's own section. Where the
+caller's section reaches its own start or end, its callers' part comes too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import ast
 from typing import Callable
 
-from asyncfix.transforms.atomicity import Around, section
+from asyncfix.transforms.atomicity import Around, reach
 from asyncfix.transforms.quiet import Coroutines, Site
 from asyncfix.transforms.sharing import Sharing, key
 
@@ -29,7 +30,7 @@ def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
         stmt = site.node
         while not isinstance(stmt, ast.stmt):
             stmt = parents[stmt]
-        before, after = section([stmt], site.caller, parents, silent=silent)
+        before, after, to_start, to_end = reach([stmt], site.caller, parents, silent=silent)
         # The call itself and what it is handed: `fdef` weighs its own body.
         call = site.node.value
         skip = frozenset({id(call)})
@@ -40,10 +41,11 @@ def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
         ra, wa = sharing.accesses([*tail, *after], skip, strict=False, counted=handed)
         db = sharing.deferred([*before, *head], skip)
         theirs = Around(rb, wb, db, ra, wa)
-        if id(site.caller) in coroutines.quiet and id(site.caller) not in seen:
+        if (to_start or to_end) and id(site.caller) not in seen:
             outer = around(site.caller, coroutines, view, module_vars, seen)
             for name in vars(theirs):
-                getattr(theirs, name).update(getattr(outer, name))
+                if to_start if name.endswith("before") else to_end:
+                    getattr(theirs, name).update(getattr(outer, name))
         rename = _renamer(site, fdef, sharing, module_vars)
         for name in vars(out):
             getattr(out, name).update(k for k in map(rename, getattr(theirs, name)) if k)

@@ -592,8 +592,8 @@ class ModuleOffloader:
         return self._mutations
 
     def around(self, func: ast.AsyncFunctionDef) -> Around | None:
-        """For a coroutine that never suspends: what its callers do around their awaits of it."""
-        if id(func) not in self.coroutines.quiet:
+        """What the module's callers of a coroutine do around their awaits of it."""
+        if not self.coroutines.sites(func):
             return None
         if id(func) not in self._around:
             self._around[id(func)] = around(func, self.coroutines, self._view, self.module_vars)
