@@ -51,7 +51,8 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
     before = [_key(to_finding(r, path, lines)) for r in raws]
-    wanted = [r for r in raws if r.match.category.name in categories]
+    # `categories` holds category names or codes (the CLI passes the codes it selected)
+    wanted = [r for r in raws if r.match.category.name in categories or r.match.rule.code in categories]
     # sqlite and http await library swaps of their own: a thread is not their fix.
     selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     if not wanted:
@@ -213,7 +214,7 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
     except SyntaxError as exc:
         return FileResult(path, shown, error=_syntax_error(exc))
     out = FileResult(path, shown, old=source.text)
-    if not any(f.category in categories for f in found):
+    if not any(f.category in categories or f.code in categories for f in found):
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,

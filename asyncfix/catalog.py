@@ -7,7 +7,7 @@ types and builds the lookup index the analysis engine queries.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Iterable, Mapping
 
@@ -48,7 +48,12 @@ class Rule:
     first_arg_in: tuple[str, ...] = ()  # method_names only count with one of these literal args
     unfixable: str | None = None  # why the category's fix cannot apply to these calls
     nonblocking_kwargs: tuple[str, ...] = ()  # set to False (or 0), the call does not wait
-    nonblocking_first_arg: bool = False  # `lock.acquire(False)`
+    # method -> positions (or keywords) of its `block`/`timeout`/`wait` parameters, which set to
+    # False or 0 make it return at once: `q.get(False)`, `t.join(0)`, `proc.wait(timeout=0)`
+    nonblocking_args: Mapping[str, tuple[int | str, ...]] = field(default_factory=dict)
+    nonblocking_flag: str | None = None  # an argument naming it makes the call return at once
+    default: bool = True  # False: opt-in, reported only when selected (as ruff's preview rules)
+    weak_code: str | None = None  # calls without evidence of a big payload get this code instead
 
 
 @dataclass(frozen=True)
@@ -119,11 +124,24 @@ def imports_module(text: str, module: str | None) -> bool:
         rf"^\s*(?:import|from)\s+{re.escape(module)}\b", text, re.MULTILINE) is not None)
 
 
-class Catalog:
-    """The index over all categories (plus project-configured extras) that the engine queries."""
+def default_off_codes(categories: Iterable[Category]) -> set[str]:
+    """The codes reported only when selected."""
+    return {r.code for c in categories for r in c.rules if not r.default}
 
-    def __init__(self, categories: Iterable[Category], extra: Mapping[str, str] | None = None):
+
+class Catalog:
+    """The index over all categories (plus project-configured extras) that the engine queries.
+
+    ``opt_in``: default-off codes to report as well. Without them the engine never produces those
+    findings, so `check` and `apply` with the default selection neither report nor rewrite them.
+    """
+
+    def __init__(self, categories: Iterable[Category], extra: Mapping[str, str] | None = None,
+                 opt_in: Iterable[str] = ()):
         self.categories = {c.name: c for c in categories}
+        self.opt_in = frozenset(opt_in)
+        self._codes = {r.code: Match(c, r) for c in self.categories.values() for r in c.rules}
+        self._evidenced: dict[tuple[str, str], Match] = {}
         self._functions: dict[str, Match] = {}
         self._wildcards: list[tuple[str, Match]] = []
         self._methods: dict[tuple[str, str], Match] = {}
@@ -185,6 +203,21 @@ class Catalog:
                 if tail and "." not in tail and not tail.startswith("__") and tail not in match.rule.exclude:
                     return match
         return None
+
+    def enabled(self, rule: Rule) -> bool:
+        return rule.default or rule.code in self.opt_in
+
+    def code(self, code: str) -> Match:
+        return self._codes[code]
+
+    def evidenced(self, match: Match, evidence: str) -> Match:
+        """The match with the evidence that kept it in its message (one rule per evidence)."""
+        key = (match.rule.code, evidence)
+        found = self._evidenced.get(key)
+        if found is None:
+            rule = replace(match.rule, message=f"{match.rule.message} (evidence: {evidence})")
+            found = self._evidenced[key] = Match(match.category, rule)
+        return found
 
     def method(self, typ: str, name: str) -> Match | None:
         found = self._methods.get((typ, name))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import os
 import sys
 from enum import Enum
@@ -17,7 +19,9 @@ from asyncfix.codemods import CATEGORIES
 from asyncfix.config import ConfigError, load_config
 from asyncfix.discover import DiscoveryError, discover
 from asyncfix.reporters import FORMATS
-from asyncfix.runner import check_files, default_jobs
+from asyncfix.reporters.summary import plural
+from asyncfix.runner import CheckResult, check_files, default_jobs
+from asyncfix.selection import Layer, SelectionError, Universe, select_codes
 
 app = typer.Typer(
     add_completion=False,
@@ -56,11 +60,39 @@ def main_options(
     pass
 
 
-def _categories(selected: list[str], catalog: Catalog) -> set[str]:
-    unknown = [c for c in selected if c not in catalog.categories]
-    if unknown:
-        raise fail(f"unknown category {unknown[0]!r}; known: {', '.join(catalog.categories)}")
-    return set(selected) or set(catalog.categories)
+def _split(values: List[str]) -> tuple[str, ...]:
+    """`--select AF1,AF5` as ruff takes it, or the flag repeated."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _codes(config, catalog: Catalog, category: List[str], select: List[str], extend_select: List[str],
+           ignore: List[str]) -> frozenset[str]:
+    """The codes this run reports: the config's selection, then the command line's over it."""
+    universe = Universe(catalog)
+    try:
+        select_codes(universe, [config.layer()])
+    except SelectionError as exc:  # name the file the bad selector is in
+        raise fail(f"{config.path}: {exc}")
+    chosen = _split(category) + _split(select)
+    try:
+        return select_codes(universe, [config.layer(), Layer(chosen or None, _split(extend_select),
+                                                             _split(ignore))])
+    except SelectionError as exc:
+        raise fail(str(exc))
+
+
+def _opt_in(catalog: Catalog, codes: frozenset[str]) -> frozenset[str]:
+    """The default-off codes selected: the catalog must be told, the engine skips them otherwise."""
+    return codes & Universe(catalog).opt_in
+
+
+def _use_color(no_color: bool) -> bool:
+    """ruff's rule: colour only on a terminal, never with `--no-color` or a non-empty NO_COLOR."""
+    return not no_color and not os.environ.get("NO_COLOR") and _stdout_is_tty()
+
+
+def _stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
 
 
 def _display():
@@ -79,11 +111,24 @@ def _display():
     return show
 
 
+SELECT_HELP = "Codes, prefixes (AF12) or categories to report (repeatable or comma-separated)."
+
+
 @app.command()
 def check(
-    paths: List[Path] = typer.Argument(None, help="Files or folders to check (default: .)."),
-    category: List[str] = typer.Option([], "--category", "-c", help="Only this category (repeatable)."),
+    paths: List[Path] = typer.Argument(None, help="Files or folders to check (default: .); - reads stdin."),
+    category: List[str] = typer.Option([], "--category", "-c", help="Short for --select (repeatable)."),
+    select: List[str] = typer.Option([], "--select", help=SELECT_HELP),
+    extend_select: List[str] = typer.Option([], "--extend-select", help="Codes to report besides the selected."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Codes, prefixes or categories not to report."),
+    include_tests: bool = typer.Option(False, "--include-tests", help="Also report test and example code."),
+    show_fixes: bool = typer.Option(False, "--show-fixes",
+                                    help="Say which findings `asyncfix apply` fixes, and why it leaves the "
+                                         "others (plans each file with findings: slower when cold)."),
     output_format: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    no_color: bool = typer.Option(False, "--no-color", help="No colour in the text output."),
+    stdin_filename: Optional[str] = typer.Option(None, "--stdin-filename",
+                                                 help="The name of the file read from stdin (with -)."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
@@ -92,28 +137,68 @@ def check(
 ) -> None:
     """Report blocking calls inside `async def` functions. Exit 0 clean, 1 findings, 2 errors."""
     paths = paths or [Path(".")]
+    stdin = any(str(p) == "-" for p in paths)
+    if stdin and len(paths) > 1:
+        raise fail("- (standard input) cannot be combined with other paths")
     try:
-        config = load_config(paths[0])
+        config = load_config(Path(stdin_filename) if stdin and stdin_filename else Path(".") if stdin else paths[0])
     except ConfigError as exc:
         raise fail(str(exc))
     try:
         catalog = Catalog(CATEGORIES, config.blocking)
     except ValueError as exc:
         raise fail(f"{config.path}: {exc}")
-    wanted = _categories(list(category) or list(config.categories), catalog)
+    codes = _codes(config, catalog, category, select, extend_select, ignore)
     if jobs < 0:
         raise fail("--jobs must be 0 (all cores) or more")
-    try:
-        files = discover(paths, list(config.exclude) + list(exclude), config.root)
-    except DiscoveryError as exc:
-        raise fail(str(exc))
-    cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"),
-                  {"blocking": config.blocking})
-    result = check_files(files, _display(), config.blocking, jobs or default_jobs(), cache)
-    result.findings = [f for f in result.findings if f.category in wanted]
-    sys.stdout.write(FORMATS[output_format.value](result, catalog))
+    opt_in = _opt_in(catalog, codes)
+    if stdin:
+        run_catalog = Catalog(CATEGORIES, config.blocking, opt_in=opt_in) if opt_in else catalog
+        result = _check_stdin(_display()(stdin_filename) if stdin_filename else "-", run_catalog,
+                              codes if show_fixes else None)
+    else:
+        tests: list[str] | None = None if include_tests or config.include_tests else []
+        try:
+            files = discover(paths, list(config.exclude) + list(exclude), config.root, tests)
+        except DiscoveryError as exc:
+            raise fail(str(exc))
+        # with --show-fixes findings carry apply's verdict for this selection: its own entry
+        verdict = {"verdict_for": sorted(codes)} if show_fixes else {}
+        settings = {"blocking": config.blocking, **verdict, **({"opt_in": sorted(opt_in)} if opt_in else {})}
+        cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"), settings)
+        result = check_files(files, _display(), config.blocking, jobs or default_jobs(), cache, tests or [],
+                             opt_in, frozenset(codes) if show_fixes else None)
+    result.findings = [f for f in result.findings if f.code in codes]
+    if not show_fixes:  # only apply's plan can tell whether a call moves: no guess
+        result.findings = [replace(f, fixable=None) if f.fixable else f for f in result.findings]
+    result.test_findings = [f for f in result.test_findings if f.code in codes]
+    if output_format is Format.text:
+        sys.stdout.write(FORMATS["text"](result, catalog, color=_use_color(no_color)))
+    else:
+        sys.stdout.write(FORMATS[output_format.value](result, catalog))
     if result.findings or result.errors:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _check_stdin(shown: str, catalog: Catalog, codes: set[str] | None) -> CheckResult:
+    """One file read from stdin, as ruff's `check -`: named on the command line, so always checked;
+    not cached (there is no file to stat)."""
+    from asyncfix.engine.file import analyze_bytes
+    from asyncfix.findings import FileError
+    from asyncfix.runner import _decode_error
+
+    stream = getattr(sys.stdin, "buffer", None)
+    data = stream.read() if stream is not None else sys.stdin.read().encode()
+    outcome = analyze_bytes(data, shown, catalog)
+    if isinstance(outcome, FileError):
+        return CheckResult(errors=[FileError(shown, _decode_error(outcome.message), outcome.line,
+                                             outcome.column)], files=1)
+    from asyncfix.engine.source import decode
+    from asyncfix.verdict import with_apply_verdict
+
+    if outcome and codes is not None:
+        outcome = with_apply_verdict(decode(data), shown, catalog, frozenset(codes), outcome)
+    return CheckResult(findings=sorted(outcome, key=lambda f: (f.line, f.column, f.code)), files=1)
 
 
 class Offload(str, Enum):
@@ -124,7 +209,11 @@ class Offload(str, Enum):
 @app.command()
 def apply(
     paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
-    category: List[str] = typer.Option([], "--category", "-c", help="Only this category (repeatable)."),
+    category: List[str] = typer.Option([], "--category", "-c", help="Short for --select (repeatable)."),
+    select: List[str] = typer.Option([], "--select", help="Codes, prefixes or categories to rewrite."),
+    extend_select: List[str] = typer.Option([], "--extend-select", help="Codes to rewrite besides the selected."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Codes, prefixes or categories to leave alone."),
+    include_tests: bool = typer.Option(False, "--include-tests", help="Also rewrite test and example code."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Write nothing; print a unified diff per file."),
     diff: bool = typer.Option(False, "--diff", help="Also print the diff of each file written."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
@@ -144,21 +233,23 @@ def apply(
         catalog = Catalog(CATEGORIES, config.blocking)
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc))
-    wanted = _categories(list(category) or list(config.categories), catalog)
+    codes = _codes(config, catalog, category, select, extend_select, ignore)
     if jobs < 0:
         raise fail("--jobs must be 0 (all cores) or more")
+    tests: list[str] | None = None if include_tests or config.include_tests else []
     try:
-        files = discover(paths, list(config.exclude) + list(exclude), config.root)
+        files = discover(paths, list(config.exclude) + list(exclude), config.root, tests)
     except DiscoveryError as exc:
         raise fail(str(exc))
-    options = {"categories": wanted, "write": not dry_run,
+    # apply_file takes codes where it took category names: it moves what check reports, no more
+    options = {"categories": codes, "write": not dry_run,
                "line_length": project_line_length(config.root), "offload": offload.value}
     color = sys.stdout.isatty()
     changed, errors, fixed, left = 0, 0, 0, []
     progress = Progress(len(files))
     try:
         for result in apply_files(files, _display(), config.blocking, jobs or default_jobs(), options,
-                                  progress.update):
+                                  progress.update, _opt_in(catalog, codes)):
             if result.error:
                 errors += 1
                 with progress.pause():
@@ -180,8 +271,11 @@ def apply(
     for f in left:
         print(f"{f.path}:{f.line}:{f.column}: {f.code} left as is: {f.unfixable_reason}", file=out)
     verb = "would rewrite" if dry_run else "rewrote"
-    print(f"{verb} {changed} file(s): {fixed} blocking call(s) moved off the loop, "
+    print(f"{verb} {plural(changed, 'file')}: {plural(fixed, 'blocking call')} moved off the loop, "
           f"{len(left)} left unfixable.", file=out)
+    if tests:
+        print(f"{plural(len(tests), 'file')} of test and example code left out (--include-tests "
+              "rewrites them).", file=out)
     if errors:
         raise typer.Exit(EXIT_USAGE)
     if left:
@@ -192,16 +286,17 @@ def apply(
 def categories() -> None:
     """List the categories with the audit-checklist section each answers."""
     width = max(len(c.name) for c in CATEGORIES)
+    opt_in = Universe(Catalog(CATEGORIES)).opt_in
     for cat in CATEGORIES:
-        codes = ", ".join(r.code for r in cat.rules)
+        codes = ", ".join(r.code + (" (opt-in)" if r.code in opt_in else "") for r in cat.rules)
         typer.echo(f"{cat.name:<{width}}  {cat.section:<7} {cat.title}  [{codes}]")
 
 
 @app.command()
-def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code (AF301).")) -> None:
+def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code (AF301), any case.")) -> None:
     """Print what a category flags, why it blocks, an example, the fix, and its safety."""
     for cat in CATEGORIES:
-        if name == cat.name or any(name.upper() == r.code for r in cat.rules):
+        if name.strip().lower() == cat.name or any(name.strip().upper() == r.code for r in cat.rules):
             break
     else:
         raise fail(f"unknown category or code {name!r}; see `asyncfix categories`")

@@ -13,8 +13,19 @@ SKIP_DIRS = frozenset({".git", ".hg", ".svn", "build", "dist", "__pycache__", "n
                        ".ruff_cache", ".asyncfix_cache", ".eggs"})
 
 
+# Test and example code: blocking there slows a test, not a server, so it is left out by default.
+TEST_DIRS = frozenset({"tests", "test", "testing", "examples"})
+
+
 class DiscoveryError(Exception):
     pass
+
+
+def is_test_code(rel: str) -> bool:
+    """Whether a path (relative to the folder given, forward slashes) is test or example code."""
+    *folders, name = rel.split("/")
+    return (name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
+            or any(part in TEST_DIRS for part in folders))
 
 
 def _excluded(rel: str, patterns: Iterable[str]) -> bool:
@@ -74,8 +85,22 @@ def _walk(folder: str, memo: dict[str, bool]) -> list[str]:
     return out
 
 
-def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None) -> list[str]:
+def _given_parts(folder: str) -> list[str]:
+    """The components of a folder given, below the working directory (where a user's "tests"
+    would be), else its own name: /home/me/testing/app is not a test folder."""
+    rel = os.path.relpath(os.path.abspath(folder))
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return [os.path.basename(os.path.abspath(folder))]
+    return rel.split(os.sep)
+
+
+def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None,
+             tests: list[str] | None = None) -> list[str]:
     """Python files under ``paths``. A file named explicitly is always included.
+
+    With ``tests`` (a list), test and example code found in folders (``is_test_code`` of the path
+    relative to the folder given) goes there instead; a folder given that is itself test code
+    (`check tests/`) is checked whole.
 
     An exclude glob matches the path relative to the folder given or to ``root`` (the project
     root, where pyproject.toml's globs are written from), or any of its components.
@@ -92,6 +117,8 @@ def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None =
             found[str(given)] = None
             continue
         base = str(given)
+        # A test folder named on the command line (`check tests/`) is asked for: checked whole.
+        asked_for_tests = tests is not None and any(part in TEST_DIRS for part in _given_parts(base))
         listed = _git_files(base)
         if listed is None:
             candidates = _walk(base, memo)
@@ -104,5 +131,11 @@ def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None =
                     os.path.relpath(os.path.join(os.path.abspath(base), rel), root_dir).replace(os.sep, "/"),
                     exclude))):
                 continue
+            if tests is not None and not asked_for_tests and is_test_code(rel):
+                tests.append(os.path.join(base, rel))
+                continue
             found[os.path.join(base, rel)] = None  # strings: a Path per file costs more than the scan
+    if tests is not None:  # a test file also reached through another path given is not test code
+        checked = {os.path.normpath(f) for f in found}
+        tests[:] = [t for t in dict.fromkeys(tests) if os.path.normpath(t) not in checked]
     return list(found)

@@ -17,7 +17,7 @@ class Finding:
     message: str
     qualname: str  # what was called, as resolved: `sqlite3.Connection.execute`, `time.sleep`
     function: str  # the enclosing `async def`, dotted through classes: `Repo.get`
-    fixable: bool
+    fixable: bool | None  # None: not planned (`check` without --show-fixes); see verdict
     unfixable_reason: str | None = None
 
     def to_dict(self) -> dict:

@@ -8,6 +8,7 @@ task (a rewrite costs far more than the hand-off).
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 BATCH = 48  # files per hand-off: large enough to amortise the round trip, small enough to balance
 _catalog: Catalog | None = None
+_codes: frozenset[str] | None = None  # check's selection: fixable is what `apply` would fix of it
 
 
 @dataclass
@@ -30,11 +32,28 @@ class CheckResult:
     findings: list[Finding] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     files: int = 0
+    test_findings: list[Finding] = field(default_factory=list)  # in test code left out: counted only
+    test_files: int = 0
 
 
-def _init_worker(extra: dict[str, str]) -> None:
-    global _catalog
-    _catalog = Catalog(CATEGORIES, extra)
+_UNDECODABLE = "syntax error: cannot decode file: "
+
+
+def _decode_error(message: str) -> str:
+    """The engine reports undecodable bytes as the compiler does, a SyntaxError; users read
+    "syntax error" as broken code, so say what it is."""
+    if message.startswith(_UNDECODABLE):
+        return "cannot decode: " + message[len(_UNDECODABLE):]
+    return message
+
+
+def _init_worker(extra: dict[str, str], opt_in: frozenset[str] = frozenset(),
+                 codes: frozenset[str] | None = None) -> None:
+    """``opt_in``: the default-off codes selected; the engine produces those findings only then.
+    ``codes``: check's selection, for `apply`'s verdict on each finding (see verdict)."""
+    global _catalog, _codes
+    _catalog = Catalog(CATEGORIES, extra, opt_in=opt_in) if opt_in else Catalog(CATEGORIES, extra)
+    _codes = codes
 
 
 def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object]]:
@@ -54,8 +73,20 @@ def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, 
         elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
             out.append((digest, []))
         else:
-            out.append((digest, analyze_bytes(data, shown, _catalog)))
+            outcome = analyze_bytes(data, shown, _catalog)
+            if outcome and _codes is not None and not isinstance(outcome, FileError):
+                outcome = _verdict(data, path, shown, outcome)
+            out.append((digest, outcome))
     return out
+
+
+def _verdict(data: bytes, path: str, shown: str, findings: list[Finding]) -> list[Finding]:
+    from asyncfix.apply import project_line_length
+    from asyncfix.engine.source import decode
+    from asyncfix.verdict import with_apply_verdict
+
+    return with_apply_verdict(decode(data), shown, _catalog, _codes, findings,
+                              project_line_length(Path(path).parent))
 
 
 def default_jobs() -> int:
@@ -66,19 +97,29 @@ def default_jobs() -> int:
 
 
 def check_files(files: list[str], display: Callable[[str], str], extra: dict[str, str],
-                jobs: int, cache: Cache) -> CheckResult:
+                jobs: int, cache: Cache, tests: list[str] = (), opt_in: frozenset[str] = frozenset(),
+                codes: frozenset[str] | None = None) -> CheckResult:
     """This process only stats files and looks them up in the cache; reading, hashing and
-    analysis happen in the workers, so the two cores do the work and this one hands it out."""
-    result = CheckResult(files=len(files))
+    analysis happen in the workers, so the two cores do the work and this one hands it out.
+
+    ``tests`` (test code left out) are analysed like the others, with the cache, so the summary
+    can say how many findings were left out; their findings go to ``test_findings`` and their
+    errors nowhere."""
+    result = CheckResult(files=len(files), test_files=len(tests))
+    test_shown = {display(path) for path in tests}
     pending: list[tuple[list[tuple[str, os.stat_result]], Future | list]] = []
     batch: list[tuple[str, str, str | None]] = []
     meta: list[tuple[str, os.stat_result]] = []
     pool: ProcessPoolExecutor | None = None
     local_ready = False  # this process's catalog, built for this run's extras
 
-    def collect(outcome: list[Finding] | FileError) -> None:
-        if isinstance(outcome, FileError):
-            result.errors.append(outcome)
+    def collect(shown: str, outcome: list[Finding] | FileError) -> None:
+        if shown in test_shown:
+            if not isinstance(outcome, FileError):
+                result.test_findings.extend(outcome)
+        elif isinstance(outcome, FileError):  # here, not in the worker: cached errors too
+            result.errors.append(FileError(outcome.path, _decode_error(outcome.message), outcome.line,
+                                           outcome.column))
         else:
             result.findings.extend(outcome)
 
@@ -87,27 +128,27 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
         if not batch:
             return
         if pool is None and jobs > 1 and not final:
-            pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra,))
+            pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra, opt_in, codes))
         if pool is not None:
             pending.append((meta, pool.submit(_analyze_batch, batch)))
         else:  # a handful of files: not worth starting processes
             if not local_ready:
-                _init_worker(extra)
+                _init_worker(extra, opt_in, codes)
                 local_ready = True
             pending.append((meta, _analyze_batch(batch)))
         batch, meta = [], []
 
     try:
-        for path in files:
+        for path in [*files, *tests]:
             shown = display(path)
             try:
                 stat = os.stat(path)
             except OSError as exc:
-                result.errors.append(FileError(shown, f"cannot read: {exc.strerror or exc}"))
+                collect(shown, FileError(shown, f"cannot read: {exc.strerror or exc}"))
                 continue
             cached = cache.by_stat(shown, stat)
             if cached is not None:
-                collect(cached)
+                collect(shown, cached)
                 continue
             batch.append((path, shown, cache.digest(shown)))
             meta.append((shown, stat))
@@ -122,7 +163,7 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
                     outcome = cache.get(shown, digest, stat)
                 elif digest:
                     cache.put(shown, digest, outcome, stat)
-                collect(outcome)
+                collect(shown, outcome)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -138,19 +179,23 @@ def _apply_one(path: str, shown: str, options: dict) -> "FileResult":
     from asyncfix.apply import FileResult, apply_file
 
     try:
-        return apply_file(path, shown, _catalog, **options)
+        result = apply_file(path, shown, _catalog, **options)
+        if result.error:
+            result.error = _decode_error(result.error)
+        return result
     except Exception as exc:  # a bug in asyncfix: report it, leave the file as it was
         return FileResult(path, shown, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def apply_files(files: list[str], display: Callable[[str], str], extra: dict[str, str], jobs: int,
-                options: dict, on_done: Callable[[int], None] | None = None) -> Iterator["FileResult"]:
+                options: dict, on_done: Callable[[int], None] | None = None,
+                opt_in: frozenset[str] = frozenset()) -> Iterator["FileResult"]:
     """`apply_file` over ``files`` (``options`` are its keyword arguments past the catalog),
     results in the order of ``files`` whatever the number of jobs; ``on_done(count)`` is called
     here, in this process, as files finish."""
     shown = [display(path) for path in files]
     if jobs <= 1 or len(files) <= 1:  # one file cannot be split: not worth starting processes
-        _init_worker(extra)
+        _init_worker(extra, opt_in)
         for count, (path, name) in enumerate(zip(files, shown), 1):
             result = _apply_one(path, name, options)
             if on_done:
@@ -164,7 +209,7 @@ def apply_files(files: list[str], display: Callable[[str], str], extra: dict[str
         except OSError:
             return 0
 
-    pool = ProcessPoolExecutor(min(jobs, len(files)), initializer=_init_worker, initargs=(extra,))
+    pool = ProcessPoolExecutor(min(jobs, len(files)), initializer=_init_worker, initargs=(extra, opt_in))
     try:
         futures: list[Future | None] = [None] * len(files)
         # The biggest files first, so that no long one starts last while the other workers idle.

@@ -61,7 +61,7 @@ def test_exact_rewrite(tmp_path, monkeypatch, cli):
     result = cli("apply", "app.py")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "app.py").read_text() == EXPECTED
-    assert "rewrote 1 file(s): 3 blocking call(s) moved off the loop, 0 left unfixable." in result.stdout
+    assert "rewrote 1 file: 3 blocking calls moved off the loop, 0 left unfixable." in result.stdout
 
 
 def test_dry_run_writes_nothing_and_git_applies(demo, cli):
@@ -80,7 +80,7 @@ def test_apply_twice_changes_nothing_the_second_time(demo, cli):
     assert after_first != snapshot(FIXTURES / "demo_backend") or True
     second = cli("apply", ".")
     assert snapshot(demo) == after_first
-    assert "rewrote 0 file(s)" in second.stdout
+    assert "rewrote 0 files" in second.stdout
 
 
 def test_keeps_bom_crlf_and_mode(tmp_path, monkeypatch, cli):
@@ -211,7 +211,7 @@ def test_jobs_give_the_same_output_in_path_order(tmp_path, monkeypatch, cli):
     headers = [line for line in one.stdout.splitlines() if line.startswith("--- a/")]
     assert headers == ["--- a/a.py", "--- a/m.py", "--- a/z.py", "--- a/pkg/b.py", "--- a/pkg/sub/c.py"]
     assert one.stderr == ("asyncfix: error: broken.py: syntax error: invalid syntax (line 4)\n"
-                          "would rewrite 5 file(s): 15 blocking call(s) moved off the loop, 0 left unfixable.\n")
+                          "would rewrite 5 files: 15 blocking calls moved off the loop, 0 left unfixable.\n")
 
 
 def test_dry_run_diff_ends_its_last_line_before_the_summary(tmp_path, monkeypatch, cli):
@@ -230,7 +230,7 @@ def test_dry_run_diff_ends_its_last_line_before_the_summary(tmp_path, monkeypatc
         "--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n"
         "-import time\r\rasync def f():\r    time.sleep(1)\r\n\\ No newline at end of file\n"
         "+import asyncio\r\rasync def f():\r    await asyncio.sleep(1)\r\n\\ No newline at end of file\n"
-        "would rewrite 2 file(s): 2 blocking call(s) moved off the loop, 0 left unfixable.\n"
+        "would rewrite 2 files: 2 blocking calls moved off the loop, 0 left unfixable.\n"
     )
 
 
@@ -272,7 +272,7 @@ def test_read_only_file_left_exactly_as_is_and_the_run_goes_on(tmp_path, monkeyp
     assert (tmp_path / "a.py").read_text() == SOURCE
     assert stat.S_IMODE(os.stat(tmp_path / "a.py").st_mode) == 0o444
     assert (tmp_path / "b.py").read_text() == EXPECTED
-    assert result.stdout == "rewrote 1 file(s): 3 blocking call(s) moved off the loop, 0 left unfixable.\n"
+    assert result.stdout == "rewrote 1 file: 3 blocking calls moved off the loop, 0 left unfixable.\n"
 
 
 def test_read_only_folder_left_exactly_as_is_and_the_run_goes_on(tmp_path, monkeypatch, cli):
@@ -339,13 +339,13 @@ VERDICTS = {
                           ("2:2: error: syntax error: invalid syntax", "syntax error: invalid syntax (line 2)")),
     "latin1_no_cookie.py": (b'x = "\xff"\n', None),
     "latin1_async.py": (b'async def f():\n    pass\nx = "\xff"\n',
-                        ("1:1: error: syntax error: cannot decode file: 'utf-8' codec can't decode byte 0xff "
+                        ("1:1: error: cannot decode: 'utf-8' codec can't decode byte 0xff "
                          "in position 29: invalid start byte",
-                         "syntax error: cannot decode file: 'utf-8' codec can't decode byte 0xff in position 29: "
+                         "cannot decode: 'utf-8' codec can't decode byte 0xff in position 29: "
                          "invalid start byte")),
     "unknown_cookie.py": (b"# coding: foobar\nasync def f():\n    pass\n",
-                          ("1:1: error: syntax error: cannot decode file: unknown encoding: foobar",
-                           "syntax error: cannot decode file: unknown encoding: foobar")),
+                          ("1:1: error: cannot decode: unknown encoding: foobar",
+                           "cannot decode: unknown encoding: foobar")),
 }
 
 
@@ -383,7 +383,7 @@ def test_no_progress_line_when_stderr_is_not_a_terminal(tmp_path, cli, monkeypat
     (tmp_path / "a.py").write_text(SOURCE)
     (tmp_path / "b.py").write_text(SOURCE)
     result = cli("apply", "--dry-run", ".")
-    assert result.stderr == "would rewrite 2 file(s): 6 blocking call(s) moved off the loop, 0 left unfixable.\n"
+    assert result.stderr == "would rewrite 2 files: 6 blocking calls moved off the loop, 0 left unfixable.\n"
 
 
 def test_progress_line_on_a_terminal():

@@ -38,7 +38,7 @@ def test_clean_exit_0(tmp_path, monkeypatch, cli):
     (tmp_path / "ok.py").write_text("import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n")
     result = cli("check", "--no-cache")
     assert result.exit_code == 0
-    assert "No blocking calls found in 1 files checked." in result.stdout
+    assert "No blocking calls found in 1 file checked." in result.stdout
 
 
 def test_missing_path_exit_2_with_one_line_error(project, cli):
@@ -77,10 +77,14 @@ def test_json_schema(project, cli):
     assert {k: finding[k] for k in ("path", "line", "column", "end_line", "end_column", "category",
                                     "code", "fixable")} == {
         "path": "app.py", "line": 4, "column": 5, "end_line": 4, "end_column": 18,
-        "category": "sleep", "code": "AF501", "fixable": True}
+        "category": "sleep", "code": "AF501", "fixable": None}
     assert finding["message"].startswith("`time.sleep` blocks the event loop")
-    assert doc["summary"] == {"files": 1, "findings": 1, "fixable": 1, "unfixable": 0, "errors": 0,
-                              "by_category": {"sleep": 1}}
+    assert doc["summary"] == {"files": 1, "findings": 1, "fixable": None, "unfixable": 0, "errors": 0,
+                              "by_category": {"sleep": 1}, "test_files_left_out": 0,
+                              "test_findings_left_out": 0}
+    planned = json.loads(cli("check", "--no-cache", "--show-fixes", "--format", "json").stdout)
+    assert planned["findings"][0]["fixable"] is True
+    assert (planned["summary"]["fixable"], planned["summary"]["unfixable"]) == (1, 0)
 
 
 def test_sarif_relative_uris(project, cli):

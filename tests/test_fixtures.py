@@ -6,6 +6,8 @@ from collections import Counter
 
 import pytest
 
+from asyncfix.catalog import Catalog, default_off_codes
+from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError
 from tests.conftest import FIXTURES, expected_markers
@@ -13,13 +15,20 @@ from tests.conftest import FIXTURES, expected_markers
 CASES = sorted(p for p in (FIXTURES / "check").glob("*.py") if p.name != "broken_syntax.py")
 
 
+OFF = default_off_codes(CATEGORIES)
+
+
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
 def test_fixture_findings_match_markers(path, catalog):
+    """With the default-off codes selected, every marker; without, all but theirs."""
     data = path.read_bytes()
-    result = analyze_bytes(data, path.name, catalog)
+    expected = expected_markers(data.decode())
+    result = analyze_bytes(data, path.name, Catalog(CATEGORIES, opt_in=OFF))
     assert not isinstance(result, FileError), result
-    got = Counter((f.line, f.code) for f in result)
-    assert got == expected_markers(data.decode())
+    assert Counter((f.line, f.code) for f in result) == expected
+    default = analyze_bytes(data, path.name, catalog)
+    assert Counter((f.line, f.code) for f in default) == Counter(
+        {key: n for key, n in expected.items() if key[1] not in OFF})
 
 
 EVERY_FIXTURE = CASES + sorted(p for folder in ("realistic", "realistic_holdout", "demo_backend")

@@ -4,13 +4,17 @@ from asyncfix.catalog import Category, Doc, Rule, Types
 
 FILE, PATH = "io.File", "pathlib.Path"
 
+# Metadata (AF21x, so one prefix ignores them): whether a path exists and what it is, making
+# directories, resolving symlinks. Cheap on a local disk, yet a stat on a slow mount all the same.
+PATH_CHECKS = ("exists", "is_dir", "is_file", "is_mount", "is_symlink", "is_block_device",
+               "is_char_device", "is_fifo", "is_socket", "is_junction")
+OS_PATH_CHECKS = ("exists", "lexists", "isfile", "isdir", "islink", "ismount", "isjunction",
+                  "isdevdrive")
 PATH_IO_METHODS = (
-    "stat", "lstat", "chmod", "lchmod", "exists", "is_dir", "is_file", "is_mount", "is_symlink",
-    "is_block_device", "is_char_device", "is_fifo", "is_socket", "is_junction", "iterdir", "glob",
-    "rglob", "walk", "read_text", "read_bytes", "write_text", "write_bytes", "touch", "mkdir",
-    "unlink", "rmdir", "rename", "replace", "symlink_to", "hardlink_to", "link_to", "readlink",
-    "resolve", "samefile", "owner", "group", "expanduser", "absolute", "cwd", "home", "copy",
-    "copy_into", "move", "move_into",
+    "stat", "lstat", "chmod", "lchmod", "iterdir", "glob", "rglob", "walk", "read_text",
+    "read_bytes", "write_text", "write_bytes", "touch", "unlink", "rmdir", "rename", "replace",
+    "symlink_to", "hardlink_to", "link_to", "readlink", "samefile", "owner", "group",
+    "expanduser", "cwd", "home", "copy", "copy_into", "move", "move_into",
 )
 # Methods that only compute a new path: chained calls keep the Path type.
 PATH_PURE_RESULTS = (
@@ -20,18 +24,20 @@ PATH_PURE_RESULTS = (
 FILE_METHODS = ("read", "read1", "readall", "readinto", "readline", "readlines", "write",
                 "writelines", "flush", "truncate", "close")  # close flushes what was written
 OS_FILE_OPS = (
-    "remove", "unlink", "rename", "renames", "replace", "mkdir", "makedirs", "rmdir",
+    "remove", "unlink", "rename", "renames", "replace", "rmdir",
     "removedirs", "listdir", "scandir", "walk", "fwalk", "stat", "lstat", "fstat", "chmod",
     "lchmod", "chown", "lchown", "link", "symlink", "readlink", "access", "getcwd", "getcwdb",
     "statvfs", "fstatvfs", "sendfile", "read", "write", "pread", "pwrite", "readv", "writev",
     "truncate", "ftruncate", "utime", "fsync", "fdatasync", "copy_file_range", "mkfifo", "mknod",
     "open",
 )
-# os.path functions that never touch the file system.
+# os.path functions that never touch the file system: path arithmetic (abspath and relpath read
+# only the process's working directory, which the kernel holds in memory).
 OS_PATH_PURE = (
     "join", "basename", "dirname", "split", "splitext", "splitdrive", "splitroot", "normcase",
-    "isabs", "commonpath", "commonprefix", "expandvars", "fspath",
-)
+    "isabs", "commonpath", "commonprefix", "expandvars", "fspath", "abspath", "relpath",
+    "normpath", "_path_normpath", "_path_abspath",
+) + OS_PATH_CHECKS + ("realpath",)  # the checks and realpath have codes of their own
 
 CATEGORY = Category(
     name="file-io",
@@ -41,7 +47,12 @@ CATEGORY = Category(
         what="Flags `open`/`io.open`, methods of the file objects they return, pathlib I/O "
         "methods (`read_text`, `exists`, `glob`, ...), `os` file operations (`remove`, `listdir`, "
         "`stat`, `walk`, ...), `os.path` calls that stat the disk (`exists`, `getsize`, ...), "
-        "`shutil.*`, `tempfile.*` and `glob` inside `async def`.",
+        "`shutil.*`, `tempfile.*` and `glob` inside `async def`. File metadata has codes of its "
+        "own, all starting `AF21`, so a team can ignore it in one word: existence and type checks "
+        "(`os.path.exists/isfile/isdir`, `Path.exists/is_file`: AF210), making directories "
+        "(`os.makedirs`, `os.mkdir`, `Path.mkdir`: AF211), resolving symlinks (`Path.resolve`, "
+        "`os.path.realpath`: AF212). Path arithmetic that never touches the disk "
+        "(`os.path.join/abspath/relpath/normpath`, `Path.absolute`, `/`) is not reported.",
         why="Disk I/O takes 10-500 ms on network mounts and busy disks; checkpoint files of 10 MB+ "
         "take longer. The loop waits for every byte.",
         example="async def save_checkpoint(data: str, path: str):\n"
@@ -84,7 +95,7 @@ CATEGORY = Category(
         Rule(
             code="AF205",
             message="`{name}` stats the file system on the event loop",
-            functions=("os.path.*", "os.path._path_normpath", "os.path._joinrealpath"),
+            functions=("os.path.*",),
             exclude=OS_PATH_PURE,
             upstream=("ASYNC240",),
         ),
@@ -108,6 +119,27 @@ CATEGORY = Category(
             code="AF208",
             message="`{name}` walks the file system on the event loop",
             functions=("glob.glob", "glob.iglob"),
+        ),
+        Rule(
+            code="AF210",
+            message="`{name}` checks a path on the event loop",
+            functions=tuple(f"os.path.{fn}" for fn in OS_PATH_CHECKS),
+            methods={PATH: PATH_CHECKS},
+            upstream=("ASYNC240",),
+        ),
+        Rule(
+            code="AF211",
+            message="`{name}` creates a directory on the event loop",
+            functions=("os.mkdir", "os.makedirs"),
+            methods={PATH: ("mkdir",)},
+            upstream=("ASYNC240",),  # flake8-async's rule covers Path.mkdir
+        ),
+        Rule(
+            code="AF212",
+            message="`{name}` resolves a path on the event loop",
+            functions=("os.path.realpath", "os.path._joinrealpath"),
+            methods={PATH: ("resolve",)},
+            upstream=("ASYNC240",),
         ),
     ),
     types=Types(

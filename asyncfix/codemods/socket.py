@@ -38,6 +38,7 @@ CATEGORY = Category(
                 "ssl.SSLContext": ("wrap_socket",),
             },
             nonblocking_kwargs=("do_handshake_on_connect",),
+            nonblocking_flag="MSG_DONTWAIT",  # sock.recv(n, socket.MSG_DONTWAIT)
         ),
         Rule(
             code="AF612",

@@ -33,6 +33,7 @@ CATEGORY = Category(
                        "os.posix_spawnp"),
             methods={"subprocess.Popen": ("wait", "communicate")},
             upstream=("ASYNC221",),
+            nonblocking_args={"wait": (0, "timeout")},  # proc.wait(timeout=0) polls
         ),
         Rule(
             code="AF512",
@@ -45,6 +46,7 @@ CATEGORY = Category(
             message="`{name}` waits for a child process on the event loop",
             functions=("os.wait", "os.wait3", "os.wait4", "os.waitid", "os.waitpid"),
             upstream=("ASYNC222",),
+            nonblocking_flag="WNOHANG",  # os.waitpid(pid, os.WNOHANG) polls
         ),
     ),
     types=Types(returns={"subprocess.Popen": "subprocess.Popen"}),

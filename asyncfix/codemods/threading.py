@@ -4,7 +4,7 @@ from asyncfix.catalog import Category, Doc, Rule, Types
 
 LOCKS = ("threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore",
          "threading.Condition")
-QUEUES = ("queue.Queue", "queue.LifoQueue", "queue.PriorityQueue", "queue.SimpleQueue")
+QUEUES = ("queue.Queue", "queue.LifoQueue", "queue.PriorityQueue")
 
 CATEGORY = Category(
     name="threading",
@@ -13,7 +13,9 @@ CATEGORY = Category(
     doc=Doc(
         what="Flags waits on thread primitives inside `async def`: `acquire`/`wait` on "
         "`threading` locks, conditions, events and barriers, `Thread.join`, `queue.Queue.get`/"
-        "`put`/`join`, and `concurrent.futures.Future.result`.",
+        "`put`/`join`, and `concurrent.futures.Future.result`. Calls that return at once are not: "
+        "`block=False`/`blocking=False`, a zero timeout, `executor.shutdown(wait=False)`, "
+        "`SimpleQueue.put` (the queue is unbounded).",
         why="These park the calling thread until another thread acts. On the loop they park the "
         "loop, and deadlock it when the other party needs the loop to make progress.",
         example="async def handler(q: queue.Queue):\n"
@@ -32,7 +34,9 @@ CATEGORY = Category(
             methods={lock: ("acquire", "acquire_lock", "wait", "wait_for") for lock in LOCKS},
             unfixable="a thread lock acquired in a worker thread would be owned by that thread",
             nonblocking_kwargs=("blocking", "timeout"),
-            nonblocking_first_arg=True,
+            # acquire(blocking, timeout), Condition.wait(timeout), wait_for(predicate, timeout)
+            nonblocking_args={"acquire": (0, 1), "acquire_lock": (0, 1), "wait": (0,),
+                              "wait_for": (1,)},
         ),
         Rule(
             code="AF622",
@@ -45,14 +49,18 @@ CATEGORY = Category(
                 "concurrent.futures.ThreadPoolExecutor": ("shutdown",),
                 "concurrent.futures.ProcessPoolExecutor": ("shutdown",),
                 **{q: ("get", "put", "join") for q in QUEUES},
+                "queue.SimpleQueue": ("get",),  # unbounded: its put never waits
             },
-            nonblocking_kwargs=("block", "timeout"),
+            # shutdown(wait=False) returns at once; so do waits with block=False or a zero timeout
+            nonblocking_kwargs=("block", "timeout", "wait"),
+            nonblocking_args={"get": (0, 1), "put": (1, 2), "wait": (0,), "join": (0,),
+                              "result": (0,), "exception": (0,), "shutdown": (0,)},
         ),
     ),
     types=Types(
         returns={
-            **{t: t for t in LOCKS + QUEUES + ("threading.Event", "threading.Barrier",
-                                               "threading.Thread")},
+            **{t: t for t in LOCKS + QUEUES + ("queue.SimpleQueue", "threading.Event",
+                                               "threading.Barrier", "threading.Thread")},
             "concurrent.futures.ThreadPoolExecutor.submit": "concurrent.futures.Future",
             "concurrent.futures.ProcessPoolExecutor.submit": "concurrent.futures.Future",
             "concurrent.futures.ThreadPoolExecutor": "concurrent.futures.ThreadPoolExecutor",

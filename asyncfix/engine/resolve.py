@@ -44,6 +44,7 @@ class Scope:
         self.names = names
         self.parent = parent
         self.star_modules = star_modules  # `from cv2 import *` where cv2 has wildcard entries
+        self.sizes: dict[str, object] = {}  # what locals hold, as evidence of size (engine.sizes)
 
     def lookup(self, name: str) -> Value:
         scope: Scope | None = self

@@ -10,6 +10,7 @@ from asyncfix.catalog import Match, imports_module
 from asyncfix.engine.astutil import (COMPREHENSIONS, FUNCS, children, decorator_name,
                                      lambda_defaults, lambda_scope)
 from asyncfix.engine.resolve import Scope, bind_target, dotted, import_bindings, is_offload
+from asyncfix.engine import sizes
 from asyncfix.engine.values import SHADOW, ClassInfo, Func, Inst, Ref, SelfOf, Value, outer
 
 if TYPE_CHECKING:  # the walker reports to its module's analysis, which creates walkers
@@ -29,7 +30,7 @@ class RawFinding:
     written: str | None  # the callee as written, when it fits on one line
     function: str
     unfixable_reason: str | None
-
+    evidence: str | None = None  # json: why it is reported by default (a key of sizes.EVIDENCE)
 
 
 class FunctionWalker:
@@ -52,6 +53,10 @@ class FunctionWalker:
         self.mode = mode
         self.scope = Scope({}, parent)
         self.self_name: str | None = None
+        self.loops = 0  # loop bodies the walk is in: a collection grown there is evidence of size
+        self.sizes = sizes.Sizes(self.ev, self._json_call)
+        self._weak: dict[int, tuple[RawFinding, Match]] = {}  # json findings without evidence
+        self._weak_calls: dict[int, RawFinding] = {}  # by id of the call node
         self._bind_params(parent)
 
     def _bind_params(self, parent: Scope) -> None:
@@ -60,6 +65,8 @@ class FunctionWalker:
         params += [extra for extra in (args.vararg, args.kwarg) if extra is not None]
         for param in params:
             self.scope.names[param.arg] = self.ev.annotation(param.annotation, parent) or SHADOW
+            if sizes.bytes_annotation(param.annotation):
+                self.scope.sizes[param.arg] = "bytes"
         positional = args.posonlyargs + args.args
         decorators = {decorator_name(d) for d in self.node.decorator_list}
         if self.cls is not None and positional and "staticmethod" not in decorators:
@@ -68,6 +75,10 @@ class FunctionWalker:
 
     def run(self) -> None:
         self.block(self.node.body)
+        # Findings without evidence of size are reported only where their opt-in code is selected.
+        dropped = {key for key, (raw, _) in self._weak.items() if not self.catalog.enabled(raw.match.rule)}
+        if dropped:
+            self.module.findings[:] = [f for f in self.module.findings if id(f) not in dropped]
 
     # -- statements ---------------------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -81,28 +92,38 @@ class FunctionWalker:
         elif isinstance(s, ast.Assign):
             visit(s.value, scope)
             value = self.ev.value(s.value, scope)
+            tag = self._size_of(s.value, scope)
             for target in s.targets:
                 self.bind(target, value)
+                self._sized(target, tag, scope)
         elif isinstance(s, ast.AnnAssign):
             if s.value is not None:
                 visit(s.value, scope)
             value = self.ev.declared(s, scope)
             if s.value is not None or value is not None:
                 self.bind(s.target, value)
+                self._sized(s.target, self._size_of(s.value, scope) if s.value else None, scope)
         elif isinstance(s, ast.AugAssign):
             visit(s.value, scope)
             visit(s.target, scope)
+            self._sized(s.target, None, scope, grow=True)
         elif isinstance(s, (ast.Return, ast.Raise, ast.Assert, ast.Delete)):
             for child in ast.iter_child_nodes(s):
                 visit(child, scope)
-        elif isinstance(s, (ast.If, ast.While)):
+        elif isinstance(s, ast.If):
             visit(s.test, scope)
             self.block(s.body)
             self.block(s.orelse)
-        elif isinstance(s, (ast.For, ast.AsyncFor)):
-            visit(s.iter, scope)
-            self.bind_loop(s.target, s.iter, scope)
+        elif isinstance(s, (ast.For, ast.AsyncFor, ast.While)):
+            if isinstance(s, ast.While):
+                visit(s.test, scope)
+            else:
+                visit(s.iter, scope)
+                self.bind_loop(s.target, s.iter, scope)
+                sizes.set_tag(scope, s.target, self.sizes.iterated(s.iter, scope))
+            self.loops += 1
             self.block(s.body)
+            self.loops -= 1
             self.block(s.orelse)
         elif isinstance(s, (ast.With, ast.AsyncWith)):
             for item in s.items:
@@ -113,6 +134,7 @@ class FunctionWalker:
                         typ = self.catalog.enter_type(value.type)
                         value = Inst(typ, value.local) if typ else None
                     self.bind(item.optional_vars, value)
+                    sizes.set_tag(scope, item.optional_vars, None)
             self.block(s.body)
         elif isinstance(s, (ast.Try, getattr(ast, "TryStar", ast.Try))):
             self.block(s.body)
@@ -121,6 +143,7 @@ class FunctionWalker:
                     visit(handler.type, scope)
                 if handler.name:
                     scope.names[handler.name] = SHADOW
+                    scope.sizes.pop(handler.name, None)
                 self.block(handler.body)
             self.block(s.orelse)
             self.block(s.finalbody)
@@ -185,8 +208,9 @@ class FunctionWalker:
             if isinstance(node, ast.Attribute):
                 stack.append((node.value, scope, False, in_lambda))
             elif isinstance(node, ast.Call):
-                self._check_call(node, scope, awaited, in_lambda)
                 offload = is_offload(self.ev, node, scope)
+                self._note_sizes(node, scope, offload)
+                self._check_call(node, scope, awaited, in_lambda)
                 func = node.func
                 if isinstance(func, ast.Lambda):  # (lambda: ...)() runs on the spot
                     stack.append((func.body, lambda_scope(func, scope), False, True))
@@ -226,6 +250,7 @@ class FunctionWalker:
                 stack.append((node.value, scope, False, in_lambda))
                 if isinstance(node.target, ast.Name):
                     self.scope.names[node.target.id] = self.ev.value(node.value, scope) or SHADOW
+                    self._sized(node.target, self._size_of(node.value, scope), self.scope)
             else:
                 stack.extend((child, scope, False, in_lambda) for child in children(node))
 
@@ -248,8 +273,15 @@ class FunctionWalker:
                 and not receiver.local):
             reason = ("the sqlite3 connection was made outside this coroutine, and sqlite3 objects "
                       "refuse use from another thread (check_same_thread)")
-        self.module.findings.append(
-            RawFinding(node, match, name, self.module.written(node.func), self.qualname, reason))
+        evidence = None
+        if rule.weak_code:  # json: reported by default only with evidence of a big payload
+            evidence = self.sizes.evidence(node, name.rpartition(".")[2], scope)
+            if evidence is None:
+                self._report_weak(node, match, name, reason)
+                return
+            match = self.catalog.evidenced(match, sizes.EVIDENCE[evidence])
+        self.module.findings.append(RawFinding(node, match, name, self.module.written(node.func),
+                                               self.qualname, reason, evidence))
 
     def _check_callbacks(self, node: ast.Call, scope: Scope) -> None:
         """`max(paths, key=os.path.getmtime)`: the builtin calls the blocking function here."""
@@ -268,8 +300,65 @@ class FunctionWalker:
                 match = self.catalog.function(callee.qual) if isinstance(callee, Ref) else None
                 if match is not None:
                     reason = f"`{func.id}()` calls it on the loop; the whole `{func.id}()` call must move"
+                    if match.rule.weak_code:  # `map(json.loads, lines)`: nothing shows a size
+                        self._report_weak(arg, match, callee.qual, reason)
+                        continue
                     self.module.findings.append(RawFinding(
                         arg, match, callee.qual, self.module.written(arg), self.qualname, reason))
+
+    # -- evidence of size (json) -------------------------------------------------------------
+    def _report_weak(self, node: ast.AST, match: Match, name: str, reason: str | None) -> None:
+        """A finding under the opt-in code; kept aside in case its result is written to a file."""
+        weak = self.catalog.code(match.rule.weak_code)
+        raw = RawFinding(node, weak, name, self.module.written(getattr(node, "func", node)),
+                         self.qualname, reason)
+        self.module.findings.append(raw)
+        self._weak[id(raw)] = (raw, match)
+        self._weak_calls[id(node)] = raw
+
+    def _upgrade(self, raw: RawFinding, evidence: str) -> None:
+        """`blob = json.dumps(x)`, later `f.write(blob)`: the finding gets its default code."""
+        _, match = self._weak.pop(id(raw))
+        findings = self.module.findings
+        at = next(i for i, f in enumerate(findings) if f is raw)
+        findings[at] = RawFinding(raw.node, self.catalog.evidenced(match, sizes.EVIDENCE[evidence]),
+                                  raw.name, raw.written, raw.function, raw.unfixable_reason, evidence)
+
+    def _json_call(self, node: ast.Call, scope: Scope) -> str | None:
+        found = self._resolve(node, scope)
+        if found is None or not found[0].rule.weak_code:
+            return None
+        return found[1].rpartition(".")[2]
+
+    def _size_of(self, value: ast.expr, scope: Scope):
+        """What a bound name will hold: a tag, or the weak finding of the `json.dumps` it gets."""
+        return self._weak_calls.get(id(value)) or self.sizes.tag(value, scope)
+
+    def _sized(self, target: ast.AST, tag, scope: Scope, grow: bool = False) -> None:
+        """Record what ``target`` holds; a subscript or `+=` target in a loop grows its base."""
+        if isinstance(target, ast.Subscript):
+            target, grow = target.value, True
+        if grow:
+            if self.loops and isinstance(target, ast.Name):
+                home = sizes.owner(scope, target.id)
+                if home is not None and not isinstance(home.sizes.get(target.id), str):
+                    home.sizes[target.id] = "loop"
+            return
+        sizes.set_tag(scope, target, tag)
+
+    def _note_sizes(self, node: ast.Call, scope: Scope, offload: bool) -> None:
+        """Before its arguments are walked: `items.append(x)` in a loop grows `items`; a json
+        call handed to a file write has its result written (so has a name holding one)."""
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in sizes.GROWS:
+            self._sized(func.value, None, scope, grow=True)
+        for arg in sizes.written_args(node, offload):
+            if isinstance(arg, ast.Call):
+                self.sizes.sinks.add(id(arg))
+            elif isinstance(arg, ast.Name):
+                held = sizes.lookup(scope, arg.id)
+                if isinstance(held, RawFinding) and id(held) in self._weak:
+                    self._upgrade(held, "write")
 
     def _resolve(self, node: ast.Call, scope: Scope):
         func = node.func
@@ -331,10 +420,21 @@ def _first_arg_is_literal(node: ast.Call) -> bool:
 
 
 def _non_blocking(node: ast.Call, rule) -> bool:
-    """`lock.acquire(False)`, `q.get(block=False)`, `wrap_socket(s, do_handshake_on_connect=False)`
-    do not wait."""
+    """`lock.acquire(False)`, `q.get(block=False)`, `t.join(0)`, `executor.shutdown(wait=False)`,
+    `os.waitpid(pid, os.WNOHANG)`, `wrap_socket(s, do_handshake_on_connect=False)` do not wait."""
     def false(expr):
         return isinstance(expr, ast.Constant) and expr.value in (False, 0)
-    if rule.nonblocking_first_arg and node.args and false(node.args[0]):
+    func = node.func
+    where = rule.nonblocking_args.get(func.attr if isinstance(func, ast.Attribute) else "", ())
+    if any(isinstance(at, int) and at < len(node.args) and false(node.args[at]) for at in where):
         return True
-    return any(k.arg in rule.nonblocking_kwargs and false(k.value) for k in node.keywords)
+    if any((k.arg in rule.nonblocking_kwargs or k.arg in where) and false(k.value) for k in node.keywords):
+        return True
+    return rule.nonblocking_flag is not None and any(
+        _names_flag(arg, rule.nonblocking_flag) for arg in node.args + [k.value for k in node.keywords])
+
+
+def _names_flag(expr: ast.expr, flag: str) -> bool:
+    """`os.WNOHANG`, `WNOHANG | WUNTRACED`: the flag is named somewhere in the argument."""
+    return any(isinstance(n, ast.Name) and n.id == flag or isinstance(n, ast.Attribute) and n.attr == flag
+               for n in ast.walk(expr))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from urllib.parse import quote
 
 from asyncfix import __version__
 
@@ -27,6 +28,11 @@ def _rules(catalog):
     return rules, index
 
 
+def _uri(path: str) -> str:
+    """A relative URI reference (RFC 3986): spaces, `%`, `#`, `?` and non-ASCII percent-encoded."""
+    return quote(path, safe="/")
+
+
 def render(result, catalog) -> str:
     rules, index = _rules(catalog)
     results = []
@@ -38,18 +44,18 @@ def render(result, catalog) -> str:
             "level": "warning",
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path, "uriBaseId": "%SRCROOT%"},
+                "artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"},
                 "region": {"startLine": f.line, "startColumn": f.column,
                            "endLine": f.end_line, "endColumn": f.end_column},
             }}],
             "partialFingerprints": {"asyncfix/v1": fingerprint[:32]},
-            "properties": {"category": f.category, "fixable": f.fixable,
+            "properties": {"category": f.category, **({"fixable": f.fixable} if f.fixable is not None else {}),
                            **({"unfixableReason": f.unfixable_reason} if f.unfixable_reason else {})},
         })
     notes = [{
         "level": "error",
         "message": {"text": e.message},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": e.path, "uriBaseId": "%SRCROOT%"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(e.path), "uriBaseId": "%SRCROOT%"},
                                             "region": {"startLine": e.line}}}],
     } for e in result.errors]
     doc = {
