@@ -292,6 +292,26 @@ def categories() -> None:
         typer.echo(f"{cat.name:<{width}}  {cat.section:<7} {cat.title}  [{codes}]")
 
 
+def _calls(rule) -> list[str]:
+    """The calls a rule matches, as users write them: `time.sleep`, `Connection.execute`."""
+    out = [f for f in rule.functions]
+    for type_name, methods in rule.methods.items():
+        short = type_name.rpartition(".")[2]
+        out += [f"{short}.{m}" if m != "*" else f"{short}.*" for m in methods]
+    out += [f"obj.{m}" for m in rule.method_names]
+    return out
+
+
+def _rule_line(rule, rules) -> str:
+    """`AF501  `time.sleep` blocks the event loop ...`, with every call the code matches (an
+    opt-in code for the calls other rules report without evidence: theirs)."""
+    calls = _calls(rule) or [c for r in rules if r.weak_code == rule.code for c in _calls(r)]
+    line = f"  {rule.code}  {rule.message.format(name=calls[0] if calls else 'call')}"
+    if len(calls) > 1:
+        line += "\n         calls: " + ", ".join(f"`{c}`" for c in calls)
+    return line
+
+
 @app.command()
 def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code (AF301), any case.")) -> None:
     """Print what a category flags, why it blocks, an example, the fix, and its safety."""
@@ -303,7 +323,7 @@ def explain(name: str = typer.Argument(..., help="A category (sqlite) or a code 
     from asyncfix.apply import fixed_example
 
     doc = cat.doc
-    rules = "\n".join(f"  {r.code}  {r.message.format(name='<call>')}" for r in cat.rules)
+    rules = "\n".join(_rule_line(r, cat.rules) for r in cat.rules)
     example = "\n".join("    " + line for line in doc.example.splitlines())
     pair = fixed_example(cat, Catalog(CATEGORIES))
     if pair is None:

@@ -171,3 +171,13 @@ def test_explain_shows_the_fix_apply_makes(cli, catalog):
         compile(after, cat.name, "exec")
         assert "await" in after and after != before
         assert "## Fix\n`asyncfix apply` rewrites" in text
+
+
+def test_explain_names_the_calls_of_each_code(cli):
+    codes = cli("explain", "json").stdout.split("## Codes\n", 1)[1]
+    assert "<call>" not in codes
+    assert codes.splitlines()[:2] == [
+        "  AF121  `json.dump` serialises JSON on the event loop",
+        "         calls: `json.dump`, `json.dumps`, `json.load`, `json.loads`"]
+    assert "  AF501  `time.sleep` blocks the event loop" in cli("explain", "sleep").stdout
+    assert "calls: `Connection.*`, `Cursor.*`" in cli("explain", "AF302").stdout
