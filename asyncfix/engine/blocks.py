@@ -1,8 +1,10 @@
 """Top-level functions and classes, and the members of a class, found by a text scan.
 
-The scan is not string-aware: a line at column 0 inside a triple-quoted string looks like a new
-statement. Where that cuts a block the fast path stubs out, the reduced text no longer parses and
-the caller parses the whole file instead.
+Lines inside triple-quoted strings (a prompt template at column 0) and lines continued over a
+backslash start nothing (``textscan.Literals``); where a line holding a triple quote cannot be
+read, the fast path parses the whole file instead. Lines inside brackets are not tracked: a cut
+there leaves an unmatched closing bracket, the reduced text does not parse, and the caller parses
+the whole file.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from asyncfix.engine.textscan import literals
+
 # Line-start patterns are written after a literal "\n" (sre then jumps from newline to newline,
 # several times faster than `^` with MULTILINE); the first line is matched on its own.
 _HEAD_BODY = r"(?:(@)|(?:async[ \t]+)?def[ \t]+(\w+)|class[ \t]+(\w+)[ \t]*(?:\(([^)]*)\))?)"
-_HEAD, _HEAD_FIRST = re.compile("\n" + _HEAD_BODY), re.compile(_HEAD_BODY)
-_CANDIDATE = re.compile(r"\n[^ \t\r\n#)\]}]")  # a line that may start a statement
+_HEAD_FIRST = re.compile(_HEAD_BODY)
 
 
 @dataclass
@@ -30,31 +33,36 @@ class Block:
     is_async: bool = False
 
 
-_MEMBER_SCANS: dict[str, tuple[re.Pattern, re.Pattern]] = {}
+_SCANS: dict[str, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def _scans(indent: str) -> tuple[re.Pattern, re.Pattern]:
+    """(lines at ``indent`` that may start a statement, def/class/decorator heads at ``indent``)."""
+    scans = _SCANS.get(indent)
+    if scans is None:
+        scans = _SCANS[indent] = (
+            re.compile("\n" + re.escape(indent) + r"[^ \t\r\n#)\]}]"),
+            re.compile("\n" + re.escape(indent) + _HEAD_BODY))
+    return scans
 
 
 def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
     """Functions and classes (with their decorators) at one indentation: top-level ones, or the
     members of a class body. A block runs to the next line at that indentation that can start a
-    statement (not a closing bracket, not after a backslash continuation)."""
+    statement: not a closing bracket, not in a triple-quoted string, not after a
+    backslash continuation."""
     end = len(text) if end is None else end
-    if indent:
-        scans = _MEMBER_SCANS.get(indent)
-        if scans is None:
-            scans = _MEMBER_SCANS[indent] = (
-                re.compile("\n" + re.escape(indent) + r"[^ \t\r\n#)\]}]"),
-                re.compile("\n" + re.escape(indent) + _HEAD_BODY))
-        candidate_scan, head_scan = scans
-        heads = [(m.start() + 1, m) for m in head_scan.finditer(text, start, end)]
-    else:
-        candidate_scan = _CANDIDATE
+    code = literals(text)
+    candidate_scan, head_scan = _scans(indent)
+    heads = [(m.start() + 1, m) for m in head_scan.finditer(text, start, end)]
+    if not indent and start == 0:
         first = _HEAD_FIRST.match(text)
-        heads = ([(0, first)] if first else []) + [(m.start() + 1, m) for m in _HEAD.finditer(text)]
+        heads = ([(0, first)] if first else []) + heads
     candidates = [m.start() + 1 for m in candidate_scan.finditer(text, start, end)]
     blocks: list[Block] = []
     decorated_from = None
     for at, head in heads:
-        if _continued(text, at):
+        if not code.starts_line(at):
             continue
         if head.group(1):  # a decorator: the block starts here, at its def or class
             if decorated_from is None:
@@ -64,19 +72,15 @@ def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = No
         decorated_from = None
         i = bisect.bisect_right(candidates, at)
         stop = candidates[i] if i < len(candidates) else end
-        while stop < end and _continued(text, stop):
+        while stop < end and not code.starts_line(stop):
             i += 1
             stop = candidates[i] if i < len(candidates) else end
-        name = head.group(2) or head.group(3)
-        bases = tuple(b.strip().rpartition(".")[2] for b in (head.group(4) or "").split(",") if b.strip())
-        blocks.append(Block(block_start, stop, "def" if head.group(2) else "class", name, bases,
-                            head.group(0).lstrip("\n \t").startswith("async")))
+        blocks.append(_block(head, block_start, stop))
     return blocks
 
 
-def _continued(text: str, at: int) -> bool:
-    """Whether the line before offset ``at`` ends with a backslash continuation."""
-    j = at - 1
-    while j >= 0 and j >= at - 2 and text[j] in "\r\n":
-        j -= 1
-    return j >= 0 and j < at - 1 and text[j] == "\\"
+def _block(head: re.Match, start: int, stop: int) -> Block:
+    name = head.group(2) or head.group(3)
+    bases = tuple(b.strip().rpartition(".")[2] for b in (head.group(4) or "").split(",") if b.strip())
+    return Block(start, stop, "def" if head.group(2) else "class", name, bases,
+                 head.group(0).lstrip("\n \t").startswith("async"))

@@ -7,7 +7,11 @@ an ``async def`` *and* mention something that can lead to a finding (``triggers`
 classes only the methods that can matter (``members``). Every other function, class or method is
 replaced by a one-line stub with its name (it still shadows) followed by blank lines, so every
 kept line keeps its number and column. The analysis then runs on that reduced module exactly as
-on the full one; the tests compare the two on every fixture.
+on the full one; the tests compare the two on every fixture and on generated variations of them.
+
+The scans skip lines inside triple-quoted strings (a prompt template at column 0 must not end its
+class) and backslashes in comments (``textscan.Literals``); a file with a line holding a triple
+quote they cannot read is parsed whole.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import warnings
 
 from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
-from asyncfix.engine.members import class_chain, member_stubs
-from asyncfix.engine.textscan import ASYNC_DEF
+from asyncfix.engine.members import _MEMBER_HEAD, class_chain, member_stubs
+from asyncfix.engine.textscan import ASYNC_DEF, literals
 from asyncfix.engine.triggers import (EVERYTHING, Mentions, add_module_objects, imported_names,
                                       pattern_for, returns_trigger)
 
@@ -41,6 +45,8 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         mentions = Mentions(text, pattern_for(imported[0], imported[1]))
         if not mentions.beyond_imports():
             return None
+    if not literals(text).sure:
+        return text  # a line the block scan cannot read safely: parse it all
     blocks = def_blocks(text)
 
     def spans_async(block: Block) -> bool:
@@ -83,7 +89,10 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     stubs = [(b, "") for b in blocks if id(b) not in keep]
     for block in blocks:
         if block.kind == "class" and id(block) in keep and spans_async(block):
-            stubs += member_stubs(text, block, class_chain(block, classes), mentions)
+            chain = class_chain(block, classes)
+            scanned = _member_scan_text(text, chain)
+            if scanned is not None:  # else the class is kept whole
+                stubs += member_stubs(scanned, block, chain, mentions)
     out, pos = [], 0
     for block, indent in sorted(stubs, key=lambda item: item[0].start):
         out.append(text[pos : block.start])
@@ -93,6 +102,40 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         pos = block.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def _member_scan_text(text: str, chain: list[Block]) -> str | None:
+    """The text ``members`` can scan for a class and its bases: the module, or the module with its
+    strings blanked when a docstring example would give a wrong member indentation; None (keep
+    the class whole) when neither can be read."""
+    if all(_members_readable(text, c) for c in chain):
+        return text
+    blanked = literals(text).blanked()
+    return blanked if all(_members_readable(blanked, c) for c in chain) else None
+
+
+_SHALLOWER: dict[int, re.Pattern] = {}
+
+
+def _members_readable(text: str, block: Block) -> bool:
+    """Whether ``members`` reads the class right. It takes the body's indentation from the first
+    indented def or decorator, which must be a member: not in a docstring, not in a nested class
+    (no code line above it is indented less). In a class without one, it reads no class-level
+    attributes (`conn: sqlite3.Connection` in a base class)."""
+    head = _MEMBER_HEAD.search(text, block.start, block.end)
+    if head is None:
+        return False
+    code = literals(text)
+    if not code.starts_line(head.start() + 1):
+        return False
+    width = len(head.group(1))
+    if width < 2:
+        return True
+    shallower = _SHALLOWER.get(width)
+    if shallower is None:
+        shallower = _SHALLOWER[width] = re.compile(r"\n[ \t]{1,%d}[^ \t\r\n#)\]}]" % (width - 1))
+    above = shallower.finditer(text, block.start, head.start())
+    return not any(code.starts_line(m.start() + 1) for m in above)
 
 
 def fast_parse(text: str, catalog: Catalog, filename: str) -> ast.Module:
