@@ -33,6 +33,105 @@ def flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from flat_statements(case.body)
 
 
+# -- memoized traversal ------------------------------------------------------------------------
+# The rewrite planner walks the same code many times over (each analysis, each candidate run)
+# and never changes a tree, so a node keeps what was computed about it in its own __dict__ (the
+# tree's lifetime is the cache's; ast.dump, compile and unparse read only the _fields). What a
+# node keeps never refers back to the node itself: a tree stays free of reference cycles, freed
+# as soon as it is dropped.
+
+
+def memo(node: ast.AST, name: str, compute):
+    """``compute(node)`` (never None), computed once per node and kept on it under ``name``.
+    Callers must not change the value they get."""
+    cache = node.__dict__
+    value = cache.get(name)
+    if value is None:
+        value = cache[name] = compute(node)
+    return value
+
+
+_AST = ast.AST
+
+
+def _child_tuple(node: ast.AST) -> tuple[ast.AST, ...]:
+    out = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, _AST):
+            out.append(value)
+        elif isinstance(value, list):
+            out += [item for item in value if isinstance(item, _AST)]
+    return tuple(out) if out else ()  # leaves share the empty tuple: fewer objects to collect
+
+
+def child_nodes(node: ast.AST) -> tuple[ast.AST, ...]:
+    """``tuple(ast.iter_child_nodes(node))``, same order, memoized."""
+    cache = node.__dict__
+    value = cache.get("_asyncfix_children")
+    if value is None:
+        value = cache["_asyncfix_children"] = _child_tuple(node)
+    return value
+
+
+def _walk_below(node: ast.AST) -> list[ast.AST]:
+    # Children are not memoized here: most nodes of a whole-module walk are never walked again.
+    out = list(_child_tuple(node))
+    i = 0
+    while i < len(out):  # breadth first, as ast.walk
+        out += _child_tuple(out[i])
+        i += 1
+    return out
+
+
+def walk(node: ast.AST) -> list[ast.AST]:
+    """``list(ast.walk(node))``, same order; the walk below ``node`` is memoized."""
+    return [node, *memo(node, "_asyncfix_below", _walk_below)]
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+HOLDS_STATEMENTS = (ast.stmt, ast.ExceptHandler, ast.match_case)  # what no expression holds
+
+
+def _statements_below(node: ast.AST) -> list[ast.AST]:
+    out = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        for name in _BLOCKS:
+            block = getattr(current, name, None)
+            if isinstance(block, list):
+                out += block
+                stack += block
+    return out
+
+
+def statements(node: ast.AST) -> list[ast.AST]:
+    """Every statement under ``node`` (with the except handlers and match cases that hold
+    them), in no particular order, memoized: what module-wide scans for imports, assignments
+    and `global` need, without walking the expressions (most of a module's nodes)."""
+    return memo(node, "_asyncfix_statements", _statements_below)
+
+
+def _names_below(node: ast.AST) -> list[ast.Name]:
+    out = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            out.append(current)  # its only child is its ctx
+            continue
+        children = current.__dict__.get("_asyncfix_children")  # memoized where it is known
+        stack += _child_tuple(current) if children is None else children
+    return out
+
+
+def name_nodes(node: ast.AST) -> list[ast.Name]:
+    """Every ``ast.Name`` in ``node``, in no particular order, memoized: for module-wide name
+    scans, which need neither a walk's order nor its other nodes kept."""
+    return memo(node, "_asyncfix_names", _names_below)
+
+
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS, inside
+from asyncfix.engine.astutil import FUNCS, child_nodes, inside
 from asyncfix.transforms.sharing import Sharing
 from asyncfix.transforms.swallow import may_swallow
 
@@ -38,7 +38,7 @@ def always_awaits(node: ast.AST, silent: frozenset[int] = frozenset()) -> bool:
     if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
         return _block_awaits(node.finalbody, silent)
     if isinstance(node, ast.stmt):
-        return any(_expr_awaits(c, silent) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+        return any(_expr_awaits(c, silent) for c in child_nodes(node) if isinstance(c, ast.expr))
     return False
 
 
@@ -61,7 +61,7 @@ def _expr_awaits(expr: ast.AST, silent: frozenset[int]) -> bool:
         return _expr_awaits(expr.generators[0].iter, silent)
     if isinstance(expr, (ast.Lambda, *FUNCS, ast.ClassDef)):
         return False
-    return any(_expr_awaits(c, silent) for c in ast.iter_child_nodes(expr))
+    return any(_expr_awaits(c, silent) for c in child_nodes(expr))
 
 
 def _repeats_without_await(loop: ast.stmt, silent: frozenset[int]) -> bool:
@@ -281,7 +281,7 @@ def _certain_awaits(stmt: ast.stmt, silent: frozenset[int]) -> list[ast.Await]:
         if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             visit(node.generators[0].iter)
             return
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             visit(child)
 
     for part in (_header(stmt) or [stmt]):

@@ -10,6 +10,8 @@ import ast
 import re
 from dataclasses import dataclass, field
 
+from asyncfix.engine.astutil import statements
+
 
 POOL = "_ASYNCFIX_PROCESS_POOL"  # the module-level ProcessPoolExecutor `--offload process` adds
 
@@ -32,7 +34,7 @@ class Backend:
                     if alias.name in ("asyncio", "anyio", "trio", "functools"):
                         aliases.setdefault(alias.name, alias.asname or alias.name)
         used = set()
-        for n in ast.walk(tree):
+        for n in statements(tree):  # imports are statements: the expressions need no walk
             if isinstance(n, ast.ImportFrom) and n.module:
                 used.add(n.module.partition(".")[0])
             elif isinstance(n, ast.Import):

@@ -16,6 +16,7 @@ import ast
 from collections import deque
 from dataclasses import dataclass, field
 
+from asyncfix.engine.astutil import child_nodes, walk
 from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.swallow import may_swallow
 
@@ -31,6 +32,29 @@ class Node:
     kills: frozenset = frozenset()  # unbound (`del x`, the end of `except E as x:`)
     succ: list = field(default_factory=list)
     esucc: list = field(default_factory=list)  # where an exception raised here goes
+
+
+class _WorkList:
+    """A FIFO of nodes in which a node waits at most once."""
+
+    def __init__(self, nodes) -> None:
+        self.queue = deque()
+        self.waiting: set[int] = set()
+        self.extend(nodes)
+
+    def __bool__(self) -> bool:
+        return bool(self.queue)
+
+    def popleft(self) -> Node:
+        node = self.queue.popleft()
+        self.waiting.discard(id(node))
+        return node
+
+    def extend(self, nodes) -> None:
+        for node in nodes:
+            if id(node) not in self.waiting:
+                self.waiting.add(id(node))
+                self.queue.append(node)
 
 
 class _Jump:
@@ -143,7 +167,7 @@ class Flow:
             head = self._expr_node(s, [s.subject], preds, ctx)
             ends, tests = [], [head]
             for case in s.cases:
-                values = [c.value if isinstance(c, ast.MatchValue) else c.cls for c in ast.walk(case.pattern)
+                values = [c.value if isinstance(c, ast.MatchValue) else c.cls for c in walk(case.pattern)
                           if isinstance(c, (ast.MatchValue, ast.MatchClass))]
                 uses = set(accesses([ast.Expr(v) for v in values]).reads)
                 attempt = self._simple(case, tests, ctx, uses=uses)
@@ -253,7 +277,9 @@ class Flow:
         must: dict[int, frozenset | None] = {id(n): None for n in self.nodes}
         may: dict[int, frozenset] = {id(n): frozenset() for n in self.nodes}
         must[id(self.entry)] = frozenset()
-        work = deque(self.nodes)
+        # A node waits in the work list at most once: it reads its predecessors' latest facts
+        # when its turn comes, and the fixpoint does not depend on the order of the work.
+        work = _WorkList(self.nodes)
         while work:
             node = work.popleft()
             key = id(node)
@@ -276,7 +302,7 @@ class Flow:
                 work.extend(node.succ)
                 work.extend(node.esucc)
         live: dict[int, frozenset] = {id(n): frozenset() for n in self.nodes}
-        work = deque(reversed(self.nodes))
+        work = _WorkList(reversed(self.nodes))
         rpreds = preds
         while work:
             node = work.popleft()
@@ -381,14 +407,14 @@ def _conditional_walrus(node: ast.AST) -> set[str]:
             return
         if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
             visit(n.generators[0].iter, conditional)
-            for child in ast.iter_child_nodes(n):
+            for child in child_nodes(n):
                 if child is not n.generators[0]:
                     visit(child, True)
             for gen in n.generators:
                 for child in [gen.target, *gen.ifs] + ([gen.iter] if gen is not n.generators[0] else []):
                     visit(child, True)
             return
-        for child in ast.iter_child_nodes(n):
+        for child in child_nodes(n):
             visit(child, conditional)
 
     visit(node, False)

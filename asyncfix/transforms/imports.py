@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 
+from asyncfix.engine.astutil import name_nodes
+
 
 def header(tree: ast.Module) -> list[ast.stmt]:
     """The module's leading docstring and import statements, up to its first other statement."""
@@ -58,8 +60,8 @@ def unused_by_rewrite(old: ast.Module, new: ast.Module) -> set[str]:
     the rewrite made them unused (`import time` once every `time.sleep` became async)."""
     def uses(tree: ast.Module) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+        for node in name_nodes(tree):
+            if isinstance(node.ctx, ast.Load):
                 counts[node.id] = counts.get(node.id, 0) + 1
         return counts
 

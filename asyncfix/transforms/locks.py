@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import re
 
+from asyncfix.engine.astutil import walk
+
 _LOCK_WORD = re.compile(r"(^|_)(r?lock|mutex|sem|semaphore|cond|condition|guard)s?($|_)", re.I)
 _LOCK_TYPES = frozenset({"Lock", "RLock", "Semaphore", "BoundedSemaphore", "Condition", "FileLock",
                          "SoftFileLock", "Barrier"})
@@ -34,7 +36,7 @@ def lock_like_name(expr: ast.expr) -> bool:
 def lock_names(tree: ast.Module, nodes: list[ast.AST] | None = None) -> frozenset[str]:
     """Names and `self.x` attributes the module assigns a lock object to (`LOCK = threading.Lock()`)."""
     out = set()
-    for node in nodes if nodes is not None else ast.walk(tree):
+    for node in nodes if nodes is not None else walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             func = node.value.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from asyncfix.engine.astutil import walk
 from asyncfix.transforms.sharing import Sharing, _walk_own, root
 
 ASYNC_LIBS = ("asyncio", "anyio", "trio")
@@ -38,7 +39,7 @@ class ModuleLoopInfo:
     @classmethod
     def of(cls, tree: ast.Module, nodes: list[ast.AST] | None = None) -> "ModuleLoopInfo":
         names, cvars = set(), set()
-        for node in nodes if nodes is not None else ast.walk(tree):
+        for node in nodes if nodes is not None else walk(tree):
             if isinstance(node, ast.Import):
                 names |= {(a.asname or a.name).partition(".")[0] for a in node.names
                           if a.name.partition(".")[0] in ASYNC_LIBS}
@@ -56,7 +57,7 @@ class ModuleLoopInfo:
 
 
 def _touches_loop(func: ast.AST, async_names: set[str]) -> bool:
-    for node in ast.walk(func):
+    for node in walk(func):
         if isinstance(node, ast.Name) and node.id in async_names:
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOOP_METHODS:
@@ -75,8 +76,8 @@ def framework_params(func: ast.AsyncFunctionDef) -> frozenset[str]:
             except SyntaxError:
                 ann = None
         # `Request`, `web.Request`, `Optional[Request]`, `Annotated[WebSocket, ...]`
-        named = {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)} | {
-            n.attr for n in ast.walk(ann) if isinstance(n, ast.Attribute)} if ann is not None else set()
+        named = {n.id for n in walk(ann) if isinstance(n, ast.Name)} | {
+            n.attr for n in walk(ann) if isinstance(n, ast.Attribute)} if ann is not None else set()
         if arg.arg in _FRAMEWORK_NAMES or named & _FRAMEWORK_TYPES:
             out.add(arg.arg)
     return frozenset(out)
@@ -89,7 +90,7 @@ def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[
     args = func.args
     for arg in args.posonlyargs + args.args + args.kwonlyargs:
         ann = arg.annotation
-        if ann is not None and any(isinstance(n, ast.Name) and n.id in info.async_names for n in ast.walk(ann)):
+        if ann is not None and any(isinstance(n, ast.Name) and n.id in info.async_names for n in walk(ann)):
             out.add(arg.arg)
     changed = True
     nodes = [n for n in _walk_own(func) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr))]
@@ -101,7 +102,7 @@ def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[
                 continue
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for target in targets:
-                for name in (n.id for n in ast.walk(target) if isinstance(n, ast.Name)):
+                for name in (n.id for n in walk(target) if isinstance(n, ast.Name)):
                     if name not in out:
                         out.add(name)
                         changed = True
@@ -109,7 +110,7 @@ def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[
 
 
 def _makes_loop_object(value: ast.expr, info: ModuleLoopInfo, known: set[str]) -> bool:
-    for node in ast.walk(value):
+    for node in walk(value):
         if isinstance(node, ast.Name) and (node.id in info.async_names or node.id in known):
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOOP_METHODS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes
 from asyncfix.transforms.sharing import Sharing, _walk_own
 
 
@@ -27,13 +27,13 @@ class Mutations:
         stack: list[tuple[ast.AST, str | None]] = [(tree, None)]
         while stack:
             node, owner = stack.pop()
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.ClassDef):
                     stack.append((child, child.name))
                 elif isinstance(child, FUNCS):
                     out._function(child, owner, module_vars)
                     stack.append((child, None))
-                else:
+                elif isinstance(child, HOLDS_STATEMENTS):  # an expression holds no def
                     stack.append((child, owner))
         return out
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from asyncfix.engine.astutil import child_nodes, walk
+
 _SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
@@ -67,7 +69,7 @@ def _stmt(node: ast.stmt, out: Access, bound: set[str]) -> None:
             for default in node.args.defaults + [d for d in node.args.kw_defaults if d]:
                 _expr(default, out, bound)
         inner = set(bound)  # free names inside read the enclosing binding when called
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
                 out.read(child.id, inner)
         out.bind(node.name, bound)
@@ -80,7 +82,7 @@ def _stmt(node: ast.stmt, out: Access, bound: set[str]) -> None:
         for case in node.cases:
             for name in sorted(pattern_names(case.pattern)):
                 out.bind(name, bound)
-            for child in ast.walk(case.pattern):  # value patterns read names: `case Color.RED`
+            for child in walk(case.pattern):  # value patterns read names: `case Color.RED`
                 if isinstance(child, ast.MatchValue):
                     _expr(child.value, out, bound)
             if case.guard is not None:
@@ -108,7 +110,7 @@ def _stmt(node: ast.stmt, out: Access, bound: set[str]) -> None:
                 elif isinstance(item, ast.expr):
                     _expr(item, out, bound)
                 elif isinstance(item, ast.AST):  # match cases, etc.
-                    for child in ast.walk(item):
+                    for child in walk(item):
                         if isinstance(child, ast.Name):
                             (out.read if isinstance(child.ctx, ast.Load) else out.bind)(child.id, bound)
 
@@ -136,13 +138,13 @@ def _expr(node: ast.expr, out: Access, bound: set[str]) -> None:
         return
     if isinstance(node, _SCOPES):
         own = _scope_names(node)
-        for child in ast.walk(node):
+        for child in walk(node):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load) and child.id not in own:
                 out.read(child.id, bound)
             elif isinstance(child, ast.NamedExpr) and not isinstance(node, ast.Lambda):
                 out.bind(child.target.id, bound)  # a walrus in a comprehension binds outside
         return
-    for child in ast.iter_child_nodes(node):
+    for child in child_nodes(node):
         if isinstance(child, ast.expr):
             _expr(child, out, bound)
         elif isinstance(child, ast.keyword):
@@ -156,7 +158,7 @@ def _scope_names(node: ast.AST) -> set[str]:
             a.arg for a in (args.vararg, args.kwarg) if a}
     names = set()
     for gen in node.generators:
-        for child in ast.walk(gen.target):
+        for child in walk(gen.target):
             if isinstance(child, ast.Name):
                 names.add(child.id)
     return names
@@ -165,7 +167,7 @@ def _scope_names(node: ast.AST) -> set[str]:
 def pattern_names(pattern: ast.AST) -> set[str]:
     """Names a `match` pattern binds."""
     out = set()
-    for node in ast.walk(pattern):
+    for node in walk(pattern):
         if isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             out.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import ast
 import bisect
+import functools
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS, inside
+from asyncfix.engine.astutil import FUNCS, child_nodes, inside, name_nodes, statements, walk
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.atomicity import Around, split_reason
@@ -128,8 +129,7 @@ class FunctionOffloader:
         self.enclosing = (enclosing - self.locals) | {
             n for node in _walk_own(func) if isinstance(node, ast.Nonlocal) for n in node.names}
         self.cells, self.written_by_closures = _closure_names(func, self.locals)
-        self.parents = _parents(func)
-        self.flow = Flow(func.body, set(self.params))
+        self.parents = module.parents(func)
         self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
                                   module.functions, module.coroutines, module.module_vars)
         self.silent = module.coroutines.silent(func)  # awaits of coroutines that never suspend
@@ -147,6 +147,12 @@ class FunctionOffloader:
                 if isinstance(node, ast.stmt):
                     self.by_stmt.setdefault(id(node), []).append(finding)
         self.blocking = {id(f.node) for f in findings}
+
+    @functools.cached_property
+    def flow(self) -> Flow:
+        """The data flow of the coroutine's locals: made only for a run that gets this far in
+        `extract` (about half the coroutines offload no run)."""
+        return Flow(self.func.body, set(self.params))
 
     # -- statements ---------------------------------------------------------------------------
     def run(self) -> None:
@@ -177,9 +183,9 @@ class FunctionOffloader:
         sleeps = [f for f in found if f.match.category.name == "sleep"]
         if len(sleeps) == len(found):
             return _SLEEPS_ONLY
-        if sleeps and any(isinstance(n, _LOOPS) for n in ast.walk(stmt)):
+        if sleeps and any(isinstance(n, _LOOPS) for n in walk(stmt)):
             return "it is a loop that sleeps (a retry or poll): its waits belong on the loop"
-        own = list(_walk_own(stmt))
+        own = _walk_own(stmt)
         for node in own:
             if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)):
                 return "it awaits or yields, which cannot happen in a thread"
@@ -225,10 +231,10 @@ class FunctionOffloader:
     def reads_locals_later(self, gen: ast.GeneratorExp) -> bool:
         """Whether a generator expression reads coroutine locals after it is made (all but its
         first iterable run lazily)."""
-        own = {n.id for g in gen.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        own = {n.id for g in gen.generators for n in walk(g.target) if isinstance(n, ast.Name)}
         lazy = [gen.elt, *(c for g in gen.generators for c in g.ifs), *(g.iter for g in gen.generators[1:])]
         return any(isinstance(n, ast.Name) and n.id in self.locals and n.id not in own
-                   for part in lazy for n in ast.walk(part))
+                   for part in lazy for n in walk(part))
 
     def consumed_lambda(self, node: ast.Lambda) -> bool:
         """A lambda handed straight to a call that uses it at once (`sorted(key=...)`)."""
@@ -423,7 +429,7 @@ class FunctionOffloader:
         comprehension, a name the rest reads only where it would be unbound)."""
         if not names:
             return None
-        inside = {id(n) for s in run for n in ast.walk(s)}
+        inside = {id(n) for s in run for n in walk(s)}
         bound = _own_locals(self.func, inside)
         read = {n.id for n in _walk_own(self.func) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load) and id(n) not in inside}
@@ -480,7 +486,7 @@ class FunctionOffloader:
             return False
         params = set(params)
         for stmt in run:
-            for node in ast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, ast.Name) and node.id in self.module.loop_info.context_vars:
                     return False
                 target = None
@@ -566,23 +572,33 @@ class ModuleOffloader:
         self.offload = offload
         self.plan = Plan()
         self.helpers: list[Helper] = []
-        nodes = list(ast.walk(tree))  # one walk serves every module-wide scan
-        self.module_vars = _module_vars(tree, nodes)
-        self.loop_info = ModuleLoopInfo.of(tree, nodes)
-        self.locks = lock_names(tree, nodes)
+        # What these scans look for (imports, assignments, `global`) are statements.
+        stmts = statements(tree)
+        self.module_vars = _module_vars(tree, stmts)
+        self.loop_info = ModuleLoopInfo.of(tree, stmts)
+        self.locks = lock_names(tree, stmts)
         self.functions = module_functions(tree)
-        self.coroutines = Coroutines(tree)
+        self.coroutines = Coroutines(tree, lines)
         self._around: dict[int, Around | None] = {}
         self._views: dict[int, tuple] = {}
         self._enclosing: dict[int, set[str]] = {}
+        self._parent_maps: dict[int, dict[ast.AST, ast.AST]] = {}
         self.top_lines = [s.lineno for s in tree.body]
         self._mutations: Mutations | None = None
         self.lazy_annotations = future_annotations(tree)
         self._first_bindings: dict[str, int] | None = None
         self._call_edits: list[Edit] = []  # single-call edits by start, for `take`
         self._call_edit_starts: list[int] = []
-        self.taken = {n.id for n in nodes if isinstance(n, ast.Name)} | {
-            n.name for n in nodes if isinstance(n, (*FUNCS, ast.ClassDef))}
+        self._taken: set[str] | None = None
+
+    @property
+    def taken(self) -> set[str]:
+        """Names the module uses or defines anywhere: helper names avoid them. Made when first
+        needed (a scan of every node: most modules get no helper)."""
+        if self._taken is None:
+            self._taken = {n.id for n in name_nodes(self.tree)} | {
+                n.name for n in statements(self.tree) if isinstance(n, (*FUNCS, ast.ClassDef))}
+        return self._taken
 
     @property
     def mutations(self) -> Mutations:
@@ -611,8 +627,15 @@ class ModuleOffloader:
             enclosing = self._enclosing.get(id(func), set())
             sharing = Sharing.of(func, params, local_names, self.module_vars | (enclosing - local_names),
                                  self.functions, self.coroutines, self.module_vars)
-            self._views[id(func)] = (_parents(func), sharing, self.coroutines.silent(func, today=True))
+            self._views[id(func)] = (self.parents(func), sharing, self.coroutines.silent(func, today=True))
         return self._views[id(func)]
+
+    def parents(self, func: ast.AsyncFunctionDef) -> dict[ast.AST, ast.AST]:
+        """child -> parent in a coroutine, made once: its offloader and its callers' views both
+        need it (do not change it)."""
+        if id(func) not in self._parent_maps:
+            self._parent_maps[id(func)] = _parents(func)
+        return self._parent_maps[id(func)]
 
     def segment(self, node: ast.AST) -> str:
         o = self.offsets
@@ -650,14 +673,14 @@ class ModuleOffloader:
         try:
             import black
 
-            mode = black.Mode(line_length=max(20, self.line_length - len(indent.expandtabs())))
-            code = black.format_str(code, mode=mode)
+            width = max(20, self.line_length - len(indent.expandtabs()))
+            code = black.format_str(code, mode=_black_mode(width))
         except Exception:  # black missing or refusing: generated code is valid as it stands
             pass
         return "".join(indent + line if line.strip() else line for line in code.splitlines(keepends=True))
 
     def run(self, all_findings: list[RawFinding]) -> Plan:
-        owners = _owners(self.tree)
+        owners = _owners(self.coroutines.all, [f.node for f in all_findings])
         by_func: dict[int, list[RawFinding]] = {}
         for finding in all_findings:
             owner = owners.get(id(finding.node))
@@ -683,6 +706,8 @@ class ModuleOffloader:
 
     def finish(self) -> None:
         """Name the helpers in source order, then write them and their calls."""
+        if not self.helpers:
+            return
         taken = self.taken
         for helper in sorted(self.helpers, key=lambda h: h.position):
             name, n = helper.base, 2
@@ -710,6 +735,16 @@ class ModuleOffloader:
             self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
 
 
+@functools.lru_cache(maxsize=None)
+def _black_mode(line_length: int):
+    """One black.Mode per line length: black keeps caches keyed by the mode, and a mode it has
+    seen (the same object) finds them at once, where a new equal one is compared field by field
+    (black formats the same either way)."""
+    import black
+
+    return black.Mode(line_length=line_length)
+
+
 def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:
     """Module variables: names assigned at module level (not imports or functions), the module's
     classes (their attributes are shared: `Box.count += 1`), and names declared `global`."""
@@ -721,9 +756,9 @@ def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:
             out.add(stmt.name)
         elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            out |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            out |= {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
         elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-            out |= {n.id for n in ast.walk(stmt.target) if isinstance(n, ast.Name)}
+            out |= {n.id for n in walk(stmt.target) if isinstance(n, ast.Name)}
     for node in nodes:
         if isinstance(node, ast.Global):
             out |= set(node.names)
@@ -736,7 +771,7 @@ def _coroutines(tree: ast.Module):
     stack: list[tuple[ast.AST, list[str], tuple]] = [(tree, [], ())]
     while stack:
         node, classes, outer = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.AsyncFunctionDef):
                 # The enclosing functions' locals, computed only for nested coroutines.
                 yield child, classes, set().union(*map(_own_locals, outer)) if outer else set()
@@ -749,21 +784,25 @@ def _coroutines(tree: ast.Module):
                 stack.append((child, classes, outer))
 
 
-def _owners(tree: ast.Module) -> dict[int, ast.AsyncFunctionDef]:
-    """id(node) -> the coroutine whose own body holds it (lambdas belong to the coroutine)."""
+def _owners(coroutines, wanted: list[ast.AST]) -> dict[int, ast.AsyncFunctionDef]:
+    """id(node) -> the coroutine whose own body holds it (lambdas belong to the coroutine), for
+    the ``wanted`` nodes; ``coroutines``: (async def, ...) for every one in the module."""
+    ids = {id(n) for n in wanted}
+    lines = sorted(n.lineno for n in wanted)
     out: dict[int, ast.AsyncFunctionDef] = {}
-    stack: list[tuple[ast.AST, ast.AsyncFunctionDef | None]] = [(tree, None)]
-    while stack:
-        node, owner = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.AsyncFunctionDef):
-                stack.append((child, child))
-            elif isinstance(child, (ast.FunctionDef, ast.ClassDef)):
-                stack.append((child, None))
-            else:
-                if owner is not None:
-                    out[id(child)] = owner
-                stack.append((child, owner))
+    for func, *_ in coroutines:
+        # Only a coroutine whose lines hold a wanted node can hold it (most hold none).
+        first = min([func.lineno] + [d.lineno for d in func.decorator_list])
+        k = bisect.bisect_left(lines, first)
+        if k == len(lines) or lines[k] > func.end_lineno:
+            continue
+        for node in _walk_own(func):  # nested functions, classes and lambdas listed, not entered
+            if isinstance(node, (*FUNCS, ast.ClassDef)):
+                continue  # ``func`` or a scope of its own (a nested async def is in ``coroutines``)
+            if id(node) in ids:
+                out[id(node)] = func
+            if isinstance(node, ast.Lambda):
+                out.update((id(n), func) for n in walk(node)[1:] if id(n) in ids)
     return out
 
 
@@ -777,7 +816,7 @@ def _own_locals(func, skip: set[int] = frozenset()) -> set[str]:
     comp_targets: set[int] = set()
     for node in nodes:
         if isinstance(node, ast.comprehension):
-            comp_targets |= {id(n) for n in ast.walk(node.target)}
+            comp_targets |= {id(n) for n in walk(node.target)}
     for node in nodes:
         if node is func or id(node) in skip:
             continue
@@ -801,10 +840,10 @@ def _closure_names(func, own: set[str]) -> tuple[set[str], set[str]]:
     """(locals read by nested functions and lambdas: they may read them at any later time,
     locals that nested functions assign through `nonlocal`)."""
     reads, writes = set(), set()
-    for node in ast.walk(func):
+    for node in walk(func):
         if node is func or not isinstance(node, (*FUNCS, ast.Lambda, ast.ClassDef)):
             continue
-        for inner in ast.walk(node):
+        for inner in walk(node):
             if isinstance(inner, ast.Name) and inner.id in own:
                 reads.add(inner.id)
             elif isinstance(inner, ast.Nonlocal):
@@ -818,7 +857,7 @@ def _terminal(stmt: ast.stmt) -> bool:
     if isinstance(stmt, ast.Return):
         return True
     if isinstance(stmt, ast.With) and stmt.body and _terminal(stmt.body[-1]) and not may_swallow(stmt):
-        returns = [n for n in ast.walk(stmt) if isinstance(n, ast.Return)]
+        returns = [n for n in walk(stmt) if isinstance(n, ast.Return)]
         return len(returns) == 1
     return False
 
@@ -839,7 +878,7 @@ def _escapes(stmt: ast.stmt) -> bool:
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
             return (any(visit(s, True) for s in node.body)
                     or any(visit(s, in_loop) for s in node.orelse))
-        return any(visit(child, in_loop) for child in ast.iter_child_nodes(node))
+        return any(visit(child, in_loop) for child in child_nodes(node))
     return visit(stmt, False)
 
 
@@ -850,7 +889,7 @@ def _size(node: ast.AST) -> tuple[int, int]:
 def _has_multiline_string(stmt: ast.stmt) -> bool:
     return any(isinstance(n, (ast.Constant, ast.JoinedStr)) and n.end_lineno != n.lineno
                and (isinstance(n, ast.JoinedStr) or isinstance(n.value, (str, bytes)))
-               for n in ast.walk(stmt))
+               for n in walk(stmt))
 
 
 def _reindent(text: str, old: str, new: str) -> str:
@@ -871,4 +910,4 @@ def _eol(text: str, end: int) -> str:
 
 
 def _parents(root: ast.AST) -> dict[ast.AST, ast.AST]:
-    return {child: node for node in ast.walk(root) for child in ast.iter_child_nodes(node)}
+    return {child: node for node in walk(root) for child in child_nodes(node)}

@@ -13,6 +13,8 @@ import ast
 import bisect
 import builtins
 
+from asyncfix.engine.astutil import walk
+
 _BUILTINS = frozenset(dir(builtins))
 
 
@@ -49,7 +51,7 @@ def first_bindings(tree: ast.Module) -> dict[str, int]:
             names = {stmt.name}
         elif isinstance(stmt, ast.Assign) or (isinstance(stmt, ast.AnnAssign) and stmt.value is not None):
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+            names = {n.id for t in targets for n in walk(t) if isinstance(n, ast.Name)}
         for name in names:
             out.setdefault(name, stmt.lineno)
     return out
@@ -69,4 +71,4 @@ def annotation_fits(ann: ast.expr, lazy: bool, known: frozenset[str]) -> bool:
     """Whether a parameter's annotation can be evaluated where the helper is defined."""
     if lazy or (isinstance(ann, ast.Constant) and isinstance(ann.value, str)):
         return True
-    return all(n.id in known or n.id in _BUILTINS for n in ast.walk(ann) if isinstance(n, ast.Name))
+    return all(n.id in known or n.id in _BUILTINS for n in walk(ann) if isinstance(n, ast.Name))

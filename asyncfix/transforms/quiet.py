@@ -14,21 +14,57 @@ await is taken to suspend.
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, memo
+from asyncfix.engine.source import Lines
 
 _SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
 
 
-def _own(func: ast.AST):
-    """The nodes of ``func``'s own scope (nested functions, classes and lambdas not entered)."""
-    stack = list(ast.iter_child_nodes(func))
+_SUSPENDS = (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)
+
+
+def _suspends(func: ast.AST, may_suspend=None) -> list[ast.AST]:
+    """The awaits, `async for`/`async with` and yields of ``func``'s own scope (nested
+    functions, classes and lambdas not entered), in the order of a walk that takes each node
+    before the nodes below it, the last child first. Memoized: do not change it.
+    ``may_suspend(stmt)`` False: the statement holds none (not walked); it only saves time."""
+    return memo(func, "_asyncfix_suspends", functools.partial(_suspends_below, may_suspend=may_suspend))
+
+
+def _suspends_below(func: ast.AST, may_suspend=None) -> list[ast.AST]:
+    out = []
+    stack = list(child_nodes(func))
     while stack:
         node = stack.pop()
-        yield node
-        if not isinstance(node, _SCOPES):
-            stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, _SCOPES):
+            continue
+        if isinstance(node, _SUSPENDS):
+            out.append(node)
+        if isinstance(node, HOLDS_STATEMENTS):
+            # What lies below a nested statement comes out in one piece here: memoized, it
+            # serves the statements around it too.
+            if may_suspend is None or may_suspend(node):
+                out += _suspends(node, may_suspend)
+        else:
+            stack += child_nodes(node)
+    return out
+
+
+def _keywords_in_lines(lines: Lines):
+    """may_suspend for ``_suspends``: whether the source lines of a statement hold `await`,
+    `yield` or `async`, without which none of its nodes suspends."""
+    text, starts = lines.text, lines.starts
+
+    def may_suspend(node: ast.AST) -> bool:
+        if getattr(node, "end_lineno", None) is None:  # a match case has no position
+            return True
+        segment = text[starts[node.lineno - 1] : starts[node.end_lineno]]
+        return "await" in segment or "yield" in segment or "async" in segment
+
+    return may_suspend
 
 
 @dataclass
@@ -44,7 +80,9 @@ class Site:
 class Coroutines:
     """The module's own coroutines, which of them never suspend, and where they are awaited."""
 
-    def __init__(self, tree: ast.Module):
+    def __init__(self, tree: ast.Module, lines: Lines | None = None):
+        """``lines``: the module's source, which lets the scan for awaits skip statements
+        whose text holds none."""
         # "name" (functions, nested ones too) or "Class.name" (methods): a name defined twice
         # stands for each of its definitions
         self.defs: dict[str, list[ast.AsyncFunctionDef]] = {}
@@ -53,7 +91,7 @@ class Coroutines:
         stack: list[tuple[ast.AST, list[str], bool]] = [(tree, [], False)]
         while stack:
             node, classes, method = stack.pop()
-            for child in ast.iter_child_nodes(node):
+            for child in child_nodes(node):
                 if isinstance(child, ast.AsyncFunctionDef):
                     self.all.append((child, classes))
                     self.classes[id(child)] = classes
@@ -67,7 +105,7 @@ class Coroutines:
                 elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
                     stack.append((child, classes, method))
         self.needs: dict[int, list[int]] = {}  # id(quiet candidate) -> ids of what it awaits
-        self.quiet = self._quiet(self._candidates())  # today
+        self.quiet = self._quiet(self._candidates(_keywords_in_lines(lines) if lines else None))  # today
         self.quiet_after = set(self.quiet)  # once the rewrites planned so far are made
         self._sites: dict[int, list[Site]] | None = None
 
@@ -94,7 +132,7 @@ class Coroutines:
         planned so far are made (``today``: in the code as it is)."""
         quiet = self.quiet if today else self.quiet_after
         out = set()
-        for node in _own(func):
+        for node in _suspends(func):
             if isinstance(node, ast.Await):
                 fdefs, _ = self.callee(node.value, func)
                 if fdefs and all(id(f) in quiet for f in fdefs):
@@ -122,7 +160,7 @@ class Coroutines:
                     continue
                 done.add(id(fdef))
                 stack.append((fdef, cls, True))
-                for node in _own(fdef):
+                for node in _suspends(fdef):
                     if isinstance(node, ast.Await):
                         for callee in self.callee(node.value, fdef)[0]:
                             if id(callee) not in done:
@@ -134,20 +172,20 @@ class Coroutines:
         if self._sites is None:
             self._sites = {}
             for caller, classes in self.all:
-                for node in _own(caller):
+                for node in _suspends(caller):
                     if isinstance(node, ast.Await):
                         fdefs, bound = self.callee(node.value, caller)
                         for callee in fdefs:
                             self._sites.setdefault(id(callee), []).append(Site(caller, classes, node, bound))
         return self._sites.get(id(fdef), [])
 
-    def _candidates(self) -> set[int]:
+    def _candidates(self, may_suspend=None) -> set[int]:
         """Coroutines with no `async for`/`async with`/yield and only awaits of the module's own
         coroutines (recorded in ``needs``)."""
         candidates = set()
         for fdef, _ in self.all:
             deps, loud = [], False
-            for node in _own(fdef):
+            for node in _suspends(fdef, may_suspend):
                 if isinstance(node, (ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)):
                     loud = True
                 elif isinstance(node, ast.Await):

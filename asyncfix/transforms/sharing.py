@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, memo
 
 # Methods that only read their object: calling them on shared state is not a write.
 READ_ONLY = frozenset({
@@ -275,7 +275,7 @@ def _names(target: ast.AST) -> list[str]:
 
 
 def _own_nodes(func: ast.AST):
-    for child in ast.iter_child_nodes(func):
+    for child in child_nodes(func):
         yield from _walk_own(child, False)
 
 
@@ -285,11 +285,23 @@ _SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
 def _walk_own(node: ast.AST, top: bool = True) -> list[ast.AST]:
     """The nodes of one scope, parents first: nested functions, classes and lambdas are listed,
     not entered (``top``: enter ``node`` itself even if it is one)."""
-    out = [node]
-    stack = [node] if top or not isinstance(node, _SCOPES) else []
+    if not top and isinstance(node, _SCOPES):
+        return [node]
+    return [node, *memo(node, "_asyncfix_own_below", _scope_below)]
+
+
+
+def _scope_below(node: ast.AST) -> list[ast.AST]:
+    out = []
+    stack = [node]
     while stack:
         current = stack.pop()
-        children = [c for c in ast.iter_child_nodes(current)]
+        if current is not node and isinstance(current, HOLDS_STATEMENTS):
+            # What lies below a nested statement comes out in one piece here: memoized, it
+            # serves the statement itself and every statement around it.
+            out += memo(current, "_asyncfix_own_below", _scope_below)
+            continue
+        children = child_nodes(current)
         out += children
         stack += [c for c in reversed(children) if not isinstance(c, _SCOPES)]
     return out
