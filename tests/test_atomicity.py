@@ -459,3 +459,39 @@ def test_check_then_act_regressions(src):
     if "CACHE" in src:
         case.sharing = Sharing.of(case.func, ["key", "p"], set(), {"CACHE"})
     assert case.single() is not None
+
+
+# -- found by the long fuzz run (seed 13) --------------------------------------------------------
+
+def test_a_call_that_may_raise_into_a_handler_does_not_end_the_section_at_its_await():
+    from asyncfix.transforms.atomicity import _may_resume
+
+    func = ast.parse(textwrap.dedent("""\
+        async def main(items):
+            with Quiet():
+                await small(size(p))
+            try:
+                await small(size(p))
+            finally:
+                done()
+            await small(size(p))
+    """)).body[0]
+    parents = {c: n for n in ast.walk(func) for c in ast.iter_child_nodes(n)}
+    stmts = [func.body[0].body[0], func.body[1].body[0], func.body[2]]
+    assert [_may_resume(s, func, parents) for s in stmts] == [True, True, False]
+
+
+def test_a_statement_planned_to_await_ends_a_later_hop_s_section():
+    from asyncfix.transforms.atomicity import reach
+
+    func = ast.parse(textwrap.dedent("""\
+        async def main(p):
+            n = COUNTER
+            a = first(p)
+            b = second(p)
+    """)).body[0]
+    parents = {c: n for n in ast.walk(func) for c in ast.iter_child_nodes(n)}
+    before, _, to_start, _ = reach([func.body[2]], func, parents)
+    assert len(before) == 2 and to_start
+    before, _, to_start, _ = reach([func.body[2]], func, parents, hops=frozenset({id(func.body[1])}))
+    assert before == [func.body[1]] and not to_start

@@ -266,9 +266,10 @@ def test_strict_and_non_strict_method_calls(call, strict_writes, loose_writes):
     assert loose == loose_writes
 
 
-def test_unknown_method_is_neither_read_nor_write_when_not_strict():
+def test_unknown_method_reads_its_object_when_not_strict():
+    # not a known mutator: no write for check-then-act sections, but it may read its object
     _, reads, writes = _accesses("async def f(self):\n    self.cache.store(1)\n", strict=False)
-    assert (reads, writes) == (set(), set())
+    assert (reads, writes) == ({"self.cache"}, set())
 
 
 def test_blocking_calls_are_excluded():
@@ -409,7 +410,7 @@ def test_a_mutator_handed_over_is_a_write():
             loop.call_soon(LOG.append, 1)
     """)
     sharing = Sharing.of(func, ["loop"], set(), {"LOG"})
-    assert sharing.accesses(func.body, set(), strict=False) == (set(), {"LOG"})
+    assert sharing.accesses(func.body, set(), strict=False) == ({"loop"}, {"LOG"})
 
 
 def test_only_logging_methods_of_a_logger_are_thread_safe():
@@ -422,3 +423,60 @@ def test_only_logging_methods_of_a_logger_are_thread_safe():
     sharing = Sharing.of(func, ["x"], set(), {"LOG"})
     assert sharing.accesses([func.body[0]], set()) == ({"x"}, {"LOG"})
     assert sharing.accesses([func.body[1]], set()) == ({"LOG", "x"}, set())
+
+
+# -- found by the long fuzz run (seed 13) --------------------------------------------------------
+
+def test_type_of_an_object_is_its_class_state():
+    assert key(_expr("type(self).count")) == "self.count"
+    assert root(_expr("type(self).count")).id == "self"
+    _, reads, writes = _accesses("""
+        async def run(self):
+            type(self).count += 1
+    """, strict=False)
+    assert (reads, writes) == ({"self.count"}, {"self.count"})
+
+
+def test_an_unknown_method_of_shared_state_reads_it():
+    # `self.describe()` may read anything of `self`: not a write unless strict, but a read
+    _, reads, writes = _accesses("""
+        async def run(self):
+            s = self.describe()
+    """, strict=False)
+    assert (reads, writes) == ({"self"}, set())
+
+
+def test_a_sync_method_of_the_class_is_looked_inside():
+    from asyncfix.transforms.quiet import Coroutines
+
+    tree = ast.parse(textwrap.dedent("""\
+        class Box:
+            def describe(self):
+                return "box:" + self.tag
+
+            def bump(self):
+                self.n += 1
+
+            async def run(self):
+                a = self.describe()
+                self.bump()
+    """))
+    run = tree.body[0].body[2]
+    sharing = Sharing.of(run, ["self"], {"a"}, set(), module_functions(tree), Coroutines(tree))
+    assert sharing.accesses(run.body[:1], set(), strict=False) == ({"self.tag"}, set())
+    assert sharing.accesses(run.body[1:], set(), strict=False) == ({"self.n"}, {"self.n"})
+
+
+def test_a_coroutine_defined_inside_sees_the_enclosing_names():
+    from asyncfix.transforms.quiet import Coroutines
+
+    tree = ast.parse(textwrap.dedent("""\
+        class Box:
+            async def run(self):
+                async def peek():
+                    return self.tag
+                seen = await peek()
+    """))
+    run = tree.body[0].body[0]
+    sharing = Sharing.of(run, ["self"], {"peek", "seen"}, set(), module_functions(tree), Coroutines(tree))
+    assert sharing.accesses(run.body[1:], set(), strict=False) == ({"self.tag"}, set())

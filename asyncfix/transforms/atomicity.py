@@ -72,7 +72,7 @@ def _repeats_without_await(loop: ast.stmt, silent: frozenset[int]) -> bool:
     return not (any(_expr_awaits(t, silent) for t in test) or _block_awaits(loop.body, silent))
 
 
-def _header(stmt: ast.stmt) -> list[ast.AST]:
+def header(stmt: ast.stmt) -> list[ast.AST]:
     """The parts of a compound statement evaluated before its body."""
     if isinstance(stmt, (ast.If, ast.While)):
         return [stmt.test]
@@ -105,16 +105,16 @@ def _around(parent: ast.AST, came_from: ast.AST, silent: frozenset[int]) -> tupl
     before: list[ast.AST] = []
     after: list[ast.AST] = []
     if isinstance(parent, (ast.If, ast.With, ast.AsyncWith, ast.Match)):
-        before += _header(parent)
+        before += header(parent)
     elif isinstance(parent, (ast.For, ast.AsyncFor, ast.While)):
         if holds("body"):
-            before += _header(parent)
+            before += header(parent)
             if _repeats_without_await(parent, silent):  # the next iteration runs on both sides
-                before += [*_header(parent), *parent.body]
-                after += [*_header(parent), *parent.body]
+                before += [*header(parent), *parent.body]
+                after += [*header(parent), *parent.body]
             after += parent.orelse
         else:  # the `else` of a loop runs after all of its iterations
-            before += [*_header(parent), *parent.body]
+            before += [*header(parent), *parent.body]
     elif isinstance(parent, ast.Try) or type(parent).__name__ == "TryStar":
         if holds("body"):
             after += [*parent.handlers, *parent.orelse, *parent.finalbody]
@@ -138,10 +138,11 @@ def section(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool
 
 
 def reach(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool = True,
-          open_after: bool = True, silent: frozenset[int] = frozenset()
+          open_after: bool = True, silent: frozenset[int] = frozenset(), hops: frozenset[int] = frozenset()
           ) -> tuple[list[ast.AST], list[ast.AST], bool, bool]:
     """`section`, and whether it reaches back to the coroutine's start and on to its end (then
-    the caller's code before and after its await of the coroutine is in the section too)."""
+    the caller's code before and after its await of the coroutine is in the section too).
+    ``hops``: ids of statements the rewrite already awaits in (planned earlier): they end it."""
     before: list[ast.AST] = []
     after: list[ast.AST] = []
     node_first, node_last = hop[0], hop[-1]
@@ -154,13 +155,13 @@ def reach(hop: list[ast.stmt], func: ast.AST, parents: dict, open_before: bool =
             if open_before:
                 for s in reversed(block[:i]):
                     before.append(s)
-                    if always_awaits(s, silent):
+                    if always_awaits(s, silent) or id(s) in hops:
                         open_before = False
                         break
             if open_after:
                 for s in block[j + 1 :]:
                     after.append(s)
-                    if always_awaits(s, silent):
+                    if always_awaits(s, silent) or id(s) in hops:
                         open_after = False
                         break
         if parent is func:
@@ -197,10 +198,12 @@ class Around:
 
 def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, parents: dict,
                  sharing: Sharing, blocking: set[int], what: str = "a thread hop",
-                 silent: frozenset[int] = frozenset(), around: Around | None = None) -> str | None:
+                 silent: frozenset[int] = frozenset(), around: Around | None = None,
+                 hops: frozenset[int] = frozenset()) -> str | None:
     """Why a thread hop at ``hop`` (statements; ``inner``: the moved parts, read during the hop)
     would split a check-then-act on shared state (None: it would not). ``silent``: the awaits
-    that do not suspend; ``around``: the callers' part, where the section reaches them."""
+    that do not suspend; ``around``: the callers' part, where the section reaches them;
+    ``hops``: statements already planned to await (see `reach`)."""
     single = not any(s is i for s in hop for i in inner)
     cut_before = cut_after = False
     if single:  # the statement's own awaits: before the call, or after it (awaiting its result)
@@ -210,13 +213,16 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
                 cut_after = True
             else:
                 cut_before = True
-    before, after, to_start, to_end = reach(hop, func, parents, not cut_before, not cut_after, silent)
+        if cut_after and _may_resume(hop[0], func, parents):
+            cut_after = False  # the call may raise past its await into a handler that goes on
+    before, after, to_start, to_end = reach(hop, func, parents, not cut_before, not cut_after, silent,
+                                            hops)
     outer: list[ast.AST] = []
     if single:
         # A single call: its statement is on both sides of the hop; of a compound statement,
         # its header, and its body comes after.
         stmt = hop[0]
-        head = _header(stmt)
+        head = header(stmt)
         outer = head if head or isinstance(stmt, ast.Try) else [stmt]
         # What runs after the header: its body, and the other branch (`elif`/`else`, a loop's
         # `else`, the other cases of a match), each up to an await on every path.
@@ -263,6 +269,25 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
     return None
 
 
+def _may_resume(stmt: ast.stmt, func: ast.AST, parents: dict) -> bool:
+    """Whether an exception raised in ``stmt`` can be caught or swallowed inside ``func`` (or
+    run a `finally` there): the code after it then runs without the statement's later awaits."""
+    node = stmt
+    while node is not func and node in parents:
+        parent = parents[node]
+        if isinstance(parent, ast.Try) or type(parent).__name__ == "TryStar":
+            if any(s is node for s in parent.body) and (parent.handlers or parent.finalbody):
+                return True
+            if (any(h is node for h in parent.handlers) or any(s is node for s in parent.orelse)) \
+                    and parent.finalbody:
+                return True
+        if isinstance(parent, (ast.With, ast.AsyncWith)) and any(s is node for s in parent.body) \
+                and may_swallow(parent):
+            return True
+        node = parent
+    return False
+
+
 def _certain_awaits(stmt: ast.stmt, silent: frozenset[int]) -> list[ast.Await]:
     """The awaits of a statement's own expressions that run whenever it runs (and suspend)."""
     out: list[ast.Await] = []
@@ -284,7 +309,7 @@ def _certain_awaits(stmt: ast.stmt, silent: frozenset[int]) -> list[ast.Await]:
         for child in child_nodes(node):
             visit(child)
 
-    for part in (_header(stmt) or [stmt]):
+    for part in (header(stmt) or [stmt]):
         visit(part)
     return out
 

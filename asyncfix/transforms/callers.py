@@ -16,7 +16,7 @@ from typing import Callable
 
 from asyncfix.transforms.atomicity import Around, reach
 from asyncfix.transforms.quiet import Coroutines, Site
-from asyncfix.transforms.sharing import Sharing, key
+from asyncfix.transforms.sharing import Sharing, key, walk_own
 
 
 def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
@@ -72,7 +72,10 @@ def _renamer(site: Site, fdef: ast.AsyncFunctionDef, sharing: Sharing, module_va
     pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
     whole = {a.id: p for p, a in pairs if isinstance(a, ast.Name)}  # `co(self)`: self.x -> p.x
     parts = {key(a): p for p, a in pairs if isinstance(a, (ast.Attribute, ast.Subscript))}
-    own = {p.arg for p in params + fdef.args.kwonlyargs}
+    # its own names; any other name it uses is the module's or, for a coroutine defined inside
+    # the caller, the caller's own through the closure (`self` of the method around it)
+    own = {p.arg for p in params + fdef.args.kwonlyargs} | _stored(fdef)
+    free = _used(fdef) - own
 
     def rename(k: str) -> str | None:
         head, dot, rest = k.partition(".")
@@ -80,8 +83,20 @@ def _renamer(site: Site, fdef: ast.AsyncFunctionDef, sharing: Sharing, module_va
             return whole[head] + dot + rest
         if k in parts:
             return parts[k]
-        if head in module_vars and head not in own:
+        if (head in module_vars or head in free) and head not in own:
             return k
         return None
 
     return rename
+
+
+def _stored(fdef: ast.AST) -> set[str]:
+    """Names ``fdef`` binds itself (not those it declares global or nonlocal)."""
+    nodes = walk_own(fdef)
+    declared = {n for g in nodes if isinstance(g, (ast.Global, ast.Nonlocal)) for n in g.names}
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} - declared
+
+
+def _used(fdef: ast.AST) -> set[str]:
+    """Names ``fdef`` reads anywhere, nested functions included (they close over its scope)."""
+    return {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)}

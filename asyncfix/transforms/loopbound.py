@@ -15,7 +15,7 @@ import ast
 from dataclasses import dataclass
 
 from asyncfix.engine.astutil import walk
-from asyncfix.transforms.sharing import Sharing, _walk_own, root
+from asyncfix.transforms.sharing import Sharing, walk_own, root
 
 ASYNC_LIBS = ("asyncio", "anyio", "trio")
 # Methods of asyncio/anyio/trio objects that must run on the loop's thread.
@@ -93,7 +93,7 @@ def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[
         if ann is not None and any(isinstance(n, ast.Name) and n.id in info.async_names for n in walk(ann)):
             out.add(arg.arg)
     changed = True
-    nodes = [n for n in _walk_own(func) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr))]
+    nodes = [n for n in walk_own(func) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.NamedExpr))]
     while changed:
         changed = False
         for node in nodes:
@@ -122,7 +122,7 @@ def loop_bound(stmt: ast.stmt, info: ModuleLoopInfo, framework: frozenset[str], 
                blocking: set[int], loop_names: frozenset[str] = frozenset()) -> str | None:
     """Why ``stmt`` must stay on the loop's thread (None: nothing in it belongs to the loop).
     ``blocking``: ids of the catalogued blocking calls in it, the work that may move."""
-    for node in _walk_own(stmt, False):
+    for node in walk_own(stmt, False):
         if isinstance(node, ast.Name):
             if node.id in info.async_names:
                 return f"it uses `{node.id}`, whose objects belong to the event loop's thread"

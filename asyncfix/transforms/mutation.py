@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes
-from asyncfix.transforms.sharing import Sharing, _walk_own
+from asyncfix.transforms.sharing import Sharing, walk_own
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Mutations:
 
     def _function(self, func, owner: str | None, module_vars: set[str]) -> None:
         args = func.args.posonlyargs + func.args.args
-        nodes = _walk_own(func)
+        nodes = walk_own(func)
         declared = {n for s in nodes if isinstance(s, ast.Global) for n in s.names}
         own = {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         roots = (set(module_vars) - own) | declared

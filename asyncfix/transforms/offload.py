@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from asyncfix.engine.astutil import FUNCS, child_nodes, inside, name_nodes, statements, walk
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
-from asyncfix.transforms.atomicity import Around, split_reason
+from asyncfix.transforms.atomicity import Around, header, split_reason
 from asyncfix.transforms.backend import Backend
 from asyncfix.transforms.callers import around
 from asyncfix.transforms.callsite import offloaded, wrapped
@@ -35,7 +35,7 @@ from asyncfix.transforms.names import accesses, pattern_names
 from asyncfix.transforms.quiet import Coroutines
 from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindings, future_annotations,
                                            helper_base)
-from asyncfix.transforms.sharing import Sharing, _walk_own, module_functions
+from asyncfix.transforms.sharing import Sharing, walk_own, module_functions
 from asyncfix.transforms.swallow import may_swallow
 
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
@@ -123,11 +123,11 @@ class FunctionOffloader:
         self.params += [a.arg for a in (args.vararg, args.kwarg) if a]
         self.annotations = {a.arg: a.annotation for a in args.posonlyargs + args.args + args.kwonlyargs
                             + [x for x in (args.vararg, args.kwarg) if x] if a.annotation is not None}
-        self.declared = {n for node in _walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
+        self.declared = {n for node in walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
                          for n in node.names if node is not func}
         self.locals = _own_locals(func) - self.declared
         self.enclosing = (enclosing - self.locals) | {
-            n for node in _walk_own(func) if isinstance(node, ast.Nonlocal) for n in node.names}
+            n for node in walk_own(func) if isinstance(node, ast.Nonlocal) for n in node.names}
         self.cells, self.written_by_closures = _closure_names(func, self.locals)
         self.parents = module.parents(func)
         self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
@@ -147,6 +147,7 @@ class FunctionOffloader:
                 if isinstance(node, ast.stmt):
                     self.by_stmt.setdefault(id(node), []).append(finding)
         self.blocking = {id(f.node) for f in findings}
+        self.hops: set[int] = set()  # statements planned to await so far, in source order
 
     @functools.cached_property
     def flow(self) -> Flow:
@@ -185,7 +186,7 @@ class FunctionOffloader:
             return _SLEEPS_ONLY
         if sleeps and any(isinstance(n, _LOOPS) for n in walk(stmt)):
             return "it is a loop that sleeps (a retry or poll): its waits belong on the loop"
-        own = _walk_own(stmt)
+        own = walk_own(stmt)
         for node in own:
             if isinstance(node, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom)):
                 return "it awaits or yields, which cannot happen in a thread"
@@ -315,7 +316,7 @@ class FunctionOffloader:
                 return (f"it reads `{changed}` in a thread while other code of this module changes it "
                         f"on the loop (a torn read, or 'changed size during iteration')")
         return split_reason(stmts, inner, self.func, self.parents, self.sharing, self.blocking, what,
-                            self.silent, self.module.around(self.func))
+                            self.silent, self.module.around(self.func), frozenset(self.hops))
 
     # -- runs ---------------------------------------------------------------------------------
     def flush(self, run: list[ast.stmt]) -> None:
@@ -431,7 +432,7 @@ class FunctionOffloader:
             return None
         inside = {id(n) for s in run for n in walk(s)}
         bound = _own_locals(self.func, inside)
-        read = {n.id for n in _walk_own(self.func) if isinstance(n, ast.Name)
+        read = {n.id for n in walk_own(self.func) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load) and id(n) not in inside}
         return next((n for n in names if n in read and n not in bound), None)
 
@@ -474,6 +475,7 @@ class FunctionOffloader:
             offsets.line_end(last.end_lineno), indent, eol, terminal, process))
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
+            self.hops.add(id(stmt))  # awaited in the rewrite: later hops' sections end here
 
     def process_safe(self, run: list[ast.stmt], params: list[str]) -> bool:
         """Whether a run may go to another process: CPU-bound categories only, and nothing the
@@ -549,7 +551,28 @@ class FunctionOffloader:
                 replacement = wrapped(replacement, indent).replace("\n", eol)
         module.add_call_edit(Edit(start, end, replacement))
         self.plan.fixed.append(finding)
+        if self.certainly_runs(call, stmt):  # awaited whenever the statement runs
+            self.hops.add(id(stmt))
         return None
+
+    def certainly_runs(self, call: ast.Call, stmt: ast.stmt) -> bool:
+        """Whether ``call`` runs whenever ``stmt`` runs (a compound statement: in its header),
+        not in a short-circuited, conditional or lazy part."""
+        parts = header(stmt) if isinstance(stmt, _COMPOUND) else [stmt]
+        node = call
+        while node is not stmt and node in self.parents:
+            parent = self.parents[node]
+            if isinstance(parent, ast.BoolOp) and node is not parent.values[0]:
+                return False
+            if isinstance(parent, ast.IfExp) and node is not parent.test:
+                return False
+            if isinstance(parent, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda,
+                                   ast.comprehension)):
+                return False
+            if any(node is p for p in parts):
+                return True
+            node = parent
+        return node is stmt and not isinstance(stmt, _COMPOUND)
 
     def is_sleep(self, finding: RawFinding) -> bool:
         call = finding.node
@@ -621,7 +644,7 @@ class ModuleOffloader:
             args = func.args
             params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
             params += [a.arg for a in (args.vararg, args.kwarg) if a]
-            declared = {n for node in _walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
+            declared = {n for node in walk_own(func) if isinstance(node, (ast.Global, ast.Nonlocal))
                         for n in node.names if node is not func}
             local_names = _own_locals(func) - declared
             enclosing = self._enclosing.get(id(func), set())
@@ -796,7 +819,7 @@ def _owners(coroutines, wanted: list[ast.AST]) -> dict[int, ast.AsyncFunctionDef
         k = bisect.bisect_left(lines, first)
         if k == len(lines) or lines[k] > func.end_lineno:
             continue
-        for node in _walk_own(func):  # nested functions, classes and lambdas listed, not entered
+        for node in walk_own(func):  # nested functions, classes and lambdas listed, not entered
             if isinstance(node, (*FUNCS, ast.ClassDef)):
                 continue  # ``func`` or a scope of its own (a nested async def is in ``coroutines``)
             if id(node) in ids:
@@ -812,7 +835,7 @@ def _own_locals(func, skip: set[int] = frozenset()) -> set[str]:
     args = func.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names |= {a.arg for a in (args.vararg, args.kwarg) if a}
-    nodes = _walk_own(func)
+    nodes = walk_own(func)
     comp_targets: set[int] = set()
     for node in nodes:
         if isinstance(node, ast.comprehension):

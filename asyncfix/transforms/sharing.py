@@ -38,9 +38,20 @@ MUTATORS = frozenset({
 _LOGGER = re.compile(r"^_?(log|logger|logging|LOG|LOGGER|log_|.*_logger|.*_log)$")
 
 
+def _inward(node: ast.AST) -> ast.AST:
+    """One step toward the object an access starts from; `type(self)` is `self`'s class, state
+    its instances share (`type(self).count += 1` is read back as `self.count`)."""
+    if isinstance(node, ast.Call):
+        if (isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 1
+                and not node.keywords):
+            return node.args[0]
+        return node.func
+    return node.value
+
+
 def root(node: ast.AST) -> ast.Name | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call, ast.Starred)):
-        node = node.func if isinstance(node, ast.Call) else node.value
+        node = _inward(node)
     return node if isinstance(node, ast.Name) else None
 
 
@@ -50,7 +61,7 @@ def key(node: ast.AST) -> str | None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         if isinstance(node, ast.Attribute):
             chain.append(node.attr)
-        node = node.func if isinstance(node, ast.Call) else node.value
+        node = _inward(node)
     if not isinstance(node, ast.Name):
         return None
     return f"{node.id}.{chain[-1]}" if chain else node.id
@@ -119,7 +130,7 @@ class Sharing:
         reads, writes = set(), set()
         inner: set[int] = set(counted)  # the object chain under an access already counted
         for top in nodes:
-            for node in _walk_own(top, False):
+            for node in walk_own(top, False):
                 if id(node) in inner:
                     continue
                 if isinstance(node, ast.Name) and node.id in self.declared_global:
@@ -142,8 +153,9 @@ class Sharing:
                     else:
                         (writes if store else reads).add(key(node))
                     _mark_chain(node.value, inner)
+                followed = False
                 if isinstance(node, ast.Call) and id(node) not in blocking:
-                    self._call(node, reads, writes, strict, inner)
+                    followed = self._call(node, reads, writes, strict, inner)
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     r = root(node.func.value)
                     if r is None or not r.id in self.shared:
@@ -154,17 +166,22 @@ class Sharing:
                             reads.add(key(node.func.value))
                         elif strict or attr in MUTATORS:
                             writes.add(key(node.func.value))
+                        elif not followed:  # `self.describe()`: whatever it reads of its object
+                            reads.add(key(node.func.value))
                     _mark_chain(node.func, inner)
         return reads, writes
 
-    def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool, followed: set[int]) -> None:
+    def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool, followed: set[int]) -> bool:
         """Shared objects handed whole to a call: read there (`check(self)`); handed to one of
-        the module's own functions (`_save_sync(self, path)` in a thread) or coroutines, what
-        it does to them and to module state."""
+        the module's own functions (`_save_sync(self, path)` in a thread), methods or
+        coroutines, what it does to them and to module state. Whether it looked inside."""
+        looked = False
         for inner, body, rename in self._callees(call, followed):
             r, w = inner.accesses(body, set(), strict)
             reads |= {rename(k) for k in r}
             writes |= {rename(k) for k in w}
+            looked = True
+        return looked
 
     def deferred(self, nodes: list[ast.AST], skip: frozenset[int] = frozenset()) -> set[str]:
         """Keys of shared state that a mutator handed over will change later, when the loop
@@ -172,7 +189,7 @@ class Sharing:
         (``skip``: ids of calls not to look inside)."""
         out = deferred_writes(nodes, self.shared)
         for top in nodes:
-            for node in _walk_own(top, False):
+            for node in walk_own(top, False):
                 if isinstance(node, ast.Call) and id(node) not in skip:
                     for inner, body, rename in self._callees(node, set()):
                         out |= {rename(k) for k in inner.deferred(body)}
@@ -187,6 +204,9 @@ class Sharing:
         functions = self.functions or {}
         callee = call.func.id if isinstance(call.func, ast.Name) else None
         fdefs = [functions[callee]] if callee in functions else []
+        method = self._method(call)
+        if not fdefs and method is not None:  # `self.describe()`: a sync method of the class
+            fdefs, args = [method], [call.func.value, *args]
         if not fdefs and self.coroutines is not None:
             fdefs, bound = self.coroutines.callee(call, self.func)
             if bound:
@@ -203,14 +223,30 @@ class Sharing:
             pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
             mapping = {p: a.id for p, a in pairs if isinstance(a, ast.Name) and a.id in self.shared}
             followed.update(id(a) for _, a in pairs if isinstance(a, ast.Name))  # counted inside
-            nodes = _walk_own(fdef)
+            nodes = walk_own(fdef)
             declared = {n for g in nodes if isinstance(g, ast.Global) for n in g.names}
             own = {a.arg for a in params + fdef.args.kwonlyargs} | {
                 n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            seen = self.module_vars - (own - declared)  # the module's state, seen there too
+            # the module's state, and what the function sees of ours through its closure
+            seen = (self.module_vars | self.shared) - (own - declared)
             inner = Sharing(frozenset(mapping) | seen, frozenset(declared & self.module_vars),
                             self.functions, self.coroutines, fdef, self.module_vars, self.depth + 1)
             yield inner, fdef.body, functools.partial(_rename, mapping)
+
+
+    def _method(self, call: ast.Call) -> ast.FunctionDef | None:
+        """The sync method `self.name(...)` calls, where this function is a method of a class of
+        the module (``functions`` holds them as `Class.name`)."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                and self.coroutines is not None and self.func is not None):
+            return None
+        classes = self.coroutines.classes.get(id(self.func))
+        args = getattr(self.func, "args", None)
+        first = (args.posonlyargs + args.args)[:1] if args is not None else []
+        if not classes or not first or func.value.id != first[0].arg:
+            return None
+        return (self.functions or {}).get(f"{classes[-1]}.{func.attr}")
 
 
 _MAX_DEPTH = 4
@@ -222,8 +258,14 @@ def _rename(mapping: dict, k: str) -> str:
 
 
 def module_functions(tree: ast.Module) -> dict:
-    """The module's top-level sync functions, by name."""
-    return {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    """The module's top-level sync functions by name, and its classes' sync methods (plain
+    ones: not static or class methods) as `Class.name`."""
+    out = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    for cls in tree.body:
+        if isinstance(cls, ast.ClassDef):
+            out.update({f"{cls.name}.{m.name}": m for m in cls.body
+                        if isinstance(m, ast.FunctionDef) and not m.decorator_list})
+    return out
 
 
 def deferred_writes(nodes: list[ast.AST], shared: frozenset[str]) -> set[str]:
@@ -231,7 +273,7 @@ def deferred_writes(nodes: list[ast.AST], shared: frozenset[str]) -> set[str]:
     it (`loop.call_soon(LOG.append, x)`): a new await lets it run before what follows."""
     out = set()
     for top in nodes:
-        for node in _walk_own(top, False):
+        for node in walk_own(top, False):
             if isinstance(node, ast.Call):
                 for arg in [*node.args, *(k.value for k in node.keywords)]:
                     if isinstance(arg, ast.Attribute) and arg.attr in MUTATORS:
@@ -244,7 +286,7 @@ def deferred_writes(nodes: list[ast.AST], shared: frozenset[str]) -> set[str]:
 def _mark_chain(node: ast.AST, out: set[int]) -> None:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
         out.add(id(node))
-        node = node.func if isinstance(node, ast.Call) else node.value
+        node = _inward(node)
     out.add(id(node))  # the root name: counted with the access
 
 
@@ -276,13 +318,13 @@ def _names(target: ast.AST) -> list[str]:
 
 def _own_nodes(func: ast.AST):
     for child in child_nodes(func):
-        yield from _walk_own(child, False)
+        yield from walk_own(child, False)
 
 
 _SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
 
 
-def _walk_own(node: ast.AST, top: bool = True) -> list[ast.AST]:
+def walk_own(node: ast.AST, top: bool = True) -> list[ast.AST]:
     """The nodes of one scope, parents first: nested functions, classes and lambdas are listed,
     not entered (``top``: enter ``node`` itself even if it is one)."""
     if not top and isinstance(node, _SCOPES):
