@@ -11,7 +11,7 @@ import ast
 import sys
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from asyncfix.catalog import Catalog
@@ -129,15 +129,40 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
                     newline: str = "\n", line_length: int = 88, offload: str = "thread") -> Rewrite:
+    """`rewrite`, verified. Like ruff's fix loop, passes repeat until one changes nothing (at most
+    ``_PASSES``): a hop planned in one pass ends await-free sections that the next pass weighs
+    again, and may then find safe to split (each pass keeps the behaviour of its input)."""
     result = rewrite(text, path, catalog, categories, newline, line_length, offload)
     if not result.text:
         return result
-    _verify(text, result, path, catalog, categories, newline, line_length, offload)
-    return result
+    for _ in range(_PASSES):
+        again = _verify(text, result, path, catalog, categories, newline, line_length, offload)
+        if not again.text or again.text == result.text:
+            return result
+        result = _merged(result, again)
+    raise VerifyError("a second pass would change the file again")
+
+
+_PASSES = 3
+
+
+def _merged(result: Rewrite, again: Rewrite) -> Rewrite:
+    """A pass over ``result``'s text added to it: the findings it fixed move from unfixable to
+    fixed (matched by what was called where: positions moved with the first pass)."""
+    moved = Counter(_key(f) for f in again.fixed)
+    fixed, unfixable = list(result.fixed), []
+    for f in result.unfixable:
+        if moved[_key(f)] > 0:
+            moved[_key(f)] -= 1
+            fixed.append(replace(f, fixable=True, unfixable_reason=None))
+        else:
+            unfixable.append(f)
+    return Rewrite(again.text, fixed, unfixable, result.before)
 
 
 def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
-            newline: str, line_length: int, offload: str) -> None:
+            newline: str, line_length: int, offload: str) -> Rewrite:
+    """Checks ``result`` (the rewrite of ``old``) and returns the pass over its text."""
     new = result.text
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -151,7 +176,7 @@ def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: 
                 compile(new, path, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:
                 raise VerifyError(f"the rewrite does not compile: {exc}") from None
-    # The second pass parses and re-analyses the new text: one pass serves both checks.
+    # The next pass parses and re-analyses the new text: one pass serves both checks.
     try:
         again = rewrite(new, path, catalog, categories, newline, line_length, offload)
     except SyntaxError as exc:
@@ -162,8 +187,7 @@ def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: 
         extra = new_keys - (old_keys - fixed)
         missing = (old_keys - fixed) - new_keys
         raise VerifyError(f"re-analysis disagrees: new {sorted(extra)[:3]}, lost {sorted(missing)[:3]}")
-    if again.text and again.text != new:
-        raise VerifyError("a second pass would change the file again")
+    return again
 
 
 def _key(f: Finding) -> tuple[str, str, str]:

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """How fast `asyncfix.apply.rewrite` plans, and a byte-for-byte oracle for speed-ups of the planner.
 
-    python benchmarks/plan_speed.py [--pickle /tmp/q/withf.pkl] [--fixtures fixtures]
+    python benchmarks/plan_speed.py [--corpus /tmp/asyncfix-corpus] [--pickle FILE] [--fixtures fixtures]
         [--save BASELINE] [--check BASELINE] [--runs 3] [--against OTHER_TREE]
 
-Inputs: every (path, text) in the pickle (real files with findings) and every .py under the
-fixtures folder. For each, `rewrite(text, path, catalog, all categories)` is recorded as
+Inputs: every corpus file with findings (pickled on the first run, so every later run and tree
+reads the same set) and every .py under the fixtures folder. For each, `rewrite(text, path, catalog, all categories)` is recorded as
 (new text, sorted fixed finding keys, sorted (unfixable key, reason)), or the exception's type and
 message. --save writes the records; --check compares them with a saved baseline and exits 1 on
 any difference (a speed-up must not change a single byte). --runs times the whole set N times and
@@ -44,8 +44,30 @@ async def load(path):
 """
 
 
-def load_inputs(pickle_path: str, fixtures: str) -> list[tuple[str, str]]:
+def corpus_files_with_findings(corpus: str, out: str) -> None:
+    """The real inputs: every corpus file in which `check` (default selection) finds something,
+    as (path, text) pairs pickled to ``out`` (so later runs, and other trees, read the same set)."""
+    from asyncfix.catalog import Catalog
+    from asyncfix.codemods import CATEGORIES
+    from asyncfix.engine.file import analyze_source
+
+    catalog = Catalog(CATEGORIES)
+    pairs = []
+    for path in sorted(Path(corpus).rglob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            if "async" in text and analyze_source(text, str(path), catalog):
+                pairs.append((str(path), text))
+        except (SyntaxError, ValueError):
+            continue
+    with open(out, "wb") as fh:
+        pickle.dump(pairs, fh)
+
+
+def load_inputs(pickle_path: str, fixtures: str, corpus: str | None = None) -> list[tuple[str, str]]:
     inputs: list[tuple[str, str]] = []
+    if pickle_path and not Path(pickle_path).exists() and corpus:
+        corpus_files_with_findings(corpus, pickle_path)
     if pickle_path and Path(pickle_path).exists():
         with open(pickle_path, "rb") as fh:
             inputs.extend((str(p), t) for p, t in pickle.load(fh))
@@ -137,7 +159,10 @@ def child_times(root: str, args) -> tuple[float, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pickle", default="/tmp/q/withf.pkl")
+    parser.add_argument("--pickle", default="/tmp/asyncfix-plan-inputs.pkl",
+                        help="the real inputs; made from --corpus when missing")
+    parser.add_argument("--corpus", default="/tmp/asyncfix-corpus",
+                        help="benchmark corpus (benchmarks/make_corpus.sh) the inputs come from")
     parser.add_argument("--fixtures", default=str(REPO / "fixtures"))
     parser.add_argument("--save", help="write the records to this file")
     parser.add_argument("--check", help="compare the records with this baseline")
@@ -161,7 +186,7 @@ def main() -> int:
         print(f"{'ratio':10} {med['before'][0] / med['after'][0]:9.2f}x {med['before'][1] / med['after'][1]:9.2f}x")
         return 0
 
-    inputs = load_inputs(args.pickle, args.fixtures)
+    inputs = load_inputs(args.pickle, args.fixtures, args.corpus)
     catalog, categories = _catalog()
     clock = _PlannerClock()
     if args.json:  # a timed child: imports and first uses (black) are not planning

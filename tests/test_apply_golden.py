@@ -37,3 +37,33 @@ def test_every_fixture_rewrites_verified_and_idempotent(path, catalog):
     if result.text:
         again = checked_rewrite(result.text, path.name, catalog, set(catalog.categories))
         assert not again.text or again.text == result.text
+
+
+def test_passes_repeat_until_one_changes_nothing(monkeypatch, catalog):
+    """As ruff's fix loop: a later pass may move what an earlier one kept (its hops end sections);
+    the findings it moves count as fixed, and a file that never settles is refused."""
+    import asyncfix.apply as apply_mod
+    from asyncfix.findings import Finding
+
+    def finding(line, fixable=True, reason=None):
+        return Finding("m.py", line, 5, line, 9, "AF201", "file-io", "m", "open", "main", fixable, reason)
+
+    texts = {"A": ("B", [finding(1)], [finding(2, False, "kept")]), "B": ("C", [finding(7)], []), "C": ("", [], [])}
+
+    def fake(text, *args, **kwargs):
+        new, fixed, unfixable = texts[text]
+        before = {"A": 2, "B": 1}.get(text, 0)
+        return apply_mod.Rewrite(new, fixed, unfixable, [("AF201", "open", "main")] * before)
+
+    monkeypatch.setattr(apply_mod, "rewrite", fake)
+    monkeypatch.setattr(apply_mod, "compile", lambda *a, **k: None, raising=False)
+    result = apply_mod.checked_rewrite("A", "m.py", catalog, set())
+    assert result.text == "C"
+    assert [(f.line, f.fixable) for f in result.fixed] == [(1, True), (2, True)]
+    assert result.unfixable == []
+    texts["C"] = ("D", [], [])
+    texts["D"] = ("E", [], [])
+    texts["E"] = ("F", [], [])
+    texts["F"] = ("G", [], [])
+    with pytest.raises(apply_mod.VerifyError, match="would change the file again"):
+        apply_mod.checked_rewrite("A", "m.py", catalog, set())

@@ -495,3 +495,24 @@ def test_a_statement_planned_to_await_ends_a_later_hop_s_section():
     assert len(before) == 2 and to_start
     before, _, to_start, _ = reach([func.body[2]], func, parents, hops=frozenset({id(func.body[1])}))
     assert before == [func.body[1]] and not to_start
+
+
+def test_a_with_block_that_always_awaits_ends_its_header_hop_s_section():
+    # every path that completes the block awaits in its body: the write after it is another section
+    assert _Case("""
+        async def main(self, p):
+            n = len(self.items)
+            with open(load(p)) as fh:
+                text = fh.read()
+                await asyncio.sleep(0)
+            self.items.append(text)
+    """).single() is None
+    # a block whose body may skip its await (a swallowing manager around the await): not so
+    assert _Case("""
+        async def main(self, p):
+            n = len(self.items)
+            with open(load(p)) as fh:
+                with suppress(OSError):
+                    await asyncio.sleep(0)
+            self.items.append(n)
+    """).single() == _clash("self.items")

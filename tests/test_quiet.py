@@ -214,3 +214,28 @@ def test_reach_says_whether_the_section_meets_the_callers():
     # before the first await: one go with the caller's code before the call; after the last
     # certain await (the `if` may skip its await): with the caller's code after it
     assert flags == [(True, False), (False, False), (False, True)]
+
+
+def test_a_nested_coroutine_is_found_in_the_callers_scope_first():
+    _, coroutines, _ = _coroutines(textwrap.dedent("""\
+        import asyncio
+
+        async def run():
+            async def f0():
+                return 1
+            return await f0()
+
+        async def other():
+            async def f0():
+                await asyncio.sleep(0)
+            async def inner():
+                return await f0()
+            return await f0()
+    """))
+    by_line = {f.lineno: f for f, _ in coroutines.all}
+    run, f0_quiet, other, f0_loud, inner = (by_line[n] for n in (3, 4, 8, 9, 11))
+    assert [f.name for f in (run, f0_quiet, other, f0_loud, inner)] == ["run", "f0", "other", "f0", "inner"]
+    call = lambda func: next(n.value for n in ast.walk(func) if isinstance(n, ast.Await))  # noqa: E731
+    assert coroutines.callee(call(run), run)[0] == [f0_quiet]
+    assert coroutines.callee(call(inner), inner)[0] == [f0_loud]  # the scope around it
+    assert id(run) in coroutines.quiet and id(other) not in coroutines.quiet

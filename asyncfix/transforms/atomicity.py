@@ -213,6 +213,8 @@ def split_reason(hop: list[ast.stmt], inner: list[ast.AST], func: ast.AST, paren
                 cut_after = True
             else:
                 cut_before = True
+        if header(hop[0]) and always_awaits(hop[0], silent):
+            cut_after = True  # a compound statement whose every completed path awaits after its header
         if cut_after and _may_resume(hop[0], func, parents):
             cut_after = False  # the call may raise past its await into a handler that goes on
     before, after, to_start, to_end = reach(hop, func, parents, not cut_before, not cut_after, silent,

@@ -83,27 +83,35 @@ class Coroutines:
     def __init__(self, tree: ast.Module, lines: Lines | None = None):
         """``lines``: the module's source, which lets the scan for awaits skip statements
         whose text holds none."""
-        # "name" (functions, nested ones too) or "Class.name" (methods): a name defined twice
-        # stands for each of its definitions
+        # "name" (module-level functions) or "Class.name" (methods): a name defined twice stands
+        # for each of its definitions; a coroutine defined inside a function is found by name
+        # from that function's scope and the scopes inside it (``local``), as Python finds it
         self.defs: dict[str, list[ast.AsyncFunctionDef]] = {}
+        self.local: dict[tuple[int, str], list[ast.AsyncFunctionDef]] = {}
+        self.outer: dict[int, ast.AST] = {}  # id(function) -> the function around it
         self.classes: dict[int, list[str]] = {}  # id(async def) -> the classes around it
         self.all: list[tuple[ast.AsyncFunctionDef, list[str]]] = []
-        stack: list[tuple[ast.AST, list[str], bool]] = [(tree, [], False)]
+        stack: list[tuple[ast.AST, list[str], bool, ast.AST | None]] = [(tree, [], False, None)]
         while stack:
-            node, classes, method = stack.pop()
+            node, classes, method, scope = stack.pop()
             for child in child_nodes(node):
-                if isinstance(child, ast.AsyncFunctionDef):
-                    self.all.append((child, classes))
-                    self.classes[id(child)] = classes
-                    name = f"{classes[-1]}.{child.name}" if method else child.name
-                    self.defs.setdefault(name, []).append(child)
-                    stack.append((child, classes, False))
-                elif isinstance(child, ast.FunctionDef):
-                    stack.append((child, classes, False))
+                if isinstance(child, (ast.AsyncFunctionDef, ast.FunctionDef)):
+                    if scope is not None:
+                        self.outer[id(child)] = scope
+                    if isinstance(child, ast.AsyncFunctionDef):
+                        self.all.append((child, classes))
+                        self.classes[id(child)] = classes
+                        if method:
+                            self.defs.setdefault(f"{classes[-1]}.{child.name}", []).append(child)
+                        elif scope is None:
+                            self.defs.setdefault(child.name, []).append(child)
+                        else:
+                            self.local.setdefault((id(scope), child.name), []).append(child)
+                    stack.append((child, classes, False, child))
                 elif isinstance(child, ast.ClassDef):
-                    stack.append((child, [*classes, child.name], True))
+                    stack.append((child, [*classes, child.name], True, scope))
                 elif isinstance(child, (ast.stmt, ast.ExceptHandler, ast.match_case)):
-                    stack.append((child, classes, method))
+                    stack.append((child, classes, method, scope))
         self.needs: dict[int, list[int]] = {}  # id(quiet candidate) -> ids of what it awaits
         self.quiet = self._quiet(self._candidates(_keywords_in_lines(lines) if lines else None))  # today
         self.quiet_after = set(self.quiet)  # once the rewrites planned so far are made
@@ -116,6 +124,12 @@ class Coroutines:
             return [], False
         func = call.func
         if isinstance(func, ast.Name):
+            scope = caller
+            while scope is not None:  # the caller's own scope first, then those around it
+                found = self.local.get((id(scope), func.id))
+                if found:
+                    return found, False
+                scope = self.outer.get(id(scope))
             return self.defs.get(func.id, []), False
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = func.value.id
