@@ -632,3 +632,20 @@ def test_lazy_iterator_is_not_offloaded_alone(tmp_path, catalog):
     assert [f.unfixable_reason for f in result.unfixable] == [
         "it returns a lazy iterator: the file system is read where it is consumed, on the loop"]
     assert_fixed(result, "pathlib.Path.glob")
+
+
+def test_a_temporary_file_opened_for_writing_is_not_offloaded_alone(catalog):
+    """Found by the long fuzz run (seed 15): `open(p, "w").write(...)` closes and flushes the file
+    as the statement ends; offloading `open` or `.write` alone keeps the object alive in the
+    thread's work item, so a read right after can see an empty file."""
+    from asyncfix.apply import checked_rewrite
+
+    src = ("import asyncio, os\n\n\nasync def main(base, tag):\n"
+           "    open(os.path.join(base, 'a'), 'w').write(await tag())\n"
+           "    open(os.path.join(base, 'b')).read().split(await tag())\n")
+    result = checked_rewrite(src, "m.py", catalog, set(catalog.categories))
+    assert "open(os.path.join(base, 'a'), 'w').write(await tag())" in result.text
+    assert [f.line for f in result.unfixable] == [5, 5]
+    assert all("opens a file for writing that nothing closes" in f.unfixable_reason for f in result.unfixable)
+    # read mode: closing later writes nothing, so the call may go
+    assert "await asyncio.to_thread((await asyncio.to_thread(open, os.path.join(base, 'b'))).read)" in result.text

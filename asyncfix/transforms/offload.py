@@ -520,6 +520,10 @@ class FunctionOffloader:
             node = self.parents[node]
             if isinstance(node, (ast.GeneratorExp, ast.Lambda)):
                 return "it runs inside a generator expression or lambda, where it cannot be awaited"
+        if _unclosed_write(call, self.parents):
+            return ("it opens a file for writing that nothing closes: today the file is closed (and "
+                    "flushed) as the statement ends; offloaded alone, the thread's work item would keep "
+                    "it open longer")
         why = self.hop_reason([stmt], [call], "an async sleep" if self.is_sleep(finding) else "a thread hop")
         if why:
             return why
@@ -872,6 +876,29 @@ def _closure_names(func, own: set[str]) -> tuple[set[str], set[str]]:
             elif isinstance(inner, ast.Nonlocal):
                 writes |= set(inner.names) & own
     return reads, writes
+
+
+_OPENS = frozenset({"open", "fdopen"})
+_READ_MODES = frozenset({"r", "rb", "rt", "br", "tr"})
+
+
+def _unclosed_write(call: ast.Call, parents: dict) -> bool:
+    """`open(p, "w").write(x)`: ``call`` is, or hands to a thread, a file opened for writing (or in
+    a mode not known) whose object is a temporary, closed as the statement drops it. Offloaded
+    alone, the object lives on in the future or the work item that carried it, and what was
+    written is not flushed when the next statement reads the file."""
+    for node in walk(call):
+        if not isinstance(node, ast.Call) or isinstance(parents.get(node), ast.withitem):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name not in _OPENS or isinstance(parents.get(node), (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+            continue  # not a file, or closed by the `with`, or kept in a name as it was
+        bound = isinstance(node.func, ast.Attribute) and name == "open"  # `path.open(mode)`
+        mode = node.args[0 if bound else 1] if len(node.args) > (0 if bound else 1) else None
+        mode = next((k.value for k in node.keywords if k.arg == "mode"), mode)
+        if mode is not None and not (isinstance(mode, ast.Constant) and mode.value in _READ_MODES):
+            return True
+    return False
 
 
 def _terminal(stmt: ast.stmt) -> bool:
