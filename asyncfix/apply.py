@@ -183,6 +183,12 @@ def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: 
         raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
     old_keys, new_keys = Counter(result.before), Counter(again.before)
     fixed = Counter(_key(f) for f in result.fixed)
+    # A json call reported for evidence of size (`s = fh.read()` ... `json.loads(s)`) may lose it
+    # when the read moves into a helper; the call is the same, now below the default's bar.
+    evidence = {r.code for cat in catalog.categories.values() for r in cat.rules if r.weak_code}
+    missing = (old_keys - fixed) - new_keys
+    if any(k[0] in evidence for k in missing):
+        old_keys -= Counter({k: n for k, n in missing.items() if k[0] in evidence})
     if new_keys != old_keys - fixed:
         extra = new_keys - (old_keys - fixed)
         missing = (old_keys - fixed) - new_keys

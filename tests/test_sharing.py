@@ -480,3 +480,16 @@ def test_a_coroutine_defined_inside_sees_the_enclosing_names():
     run = tree.body[0].body[0]
     sharing = Sharing.of(run, ["self"], {"peek", "seen"}, set(), module_functions(tree), Coroutines(tree))
     assert sharing.accesses(run.body[1:], set(), strict=False) == ({"self.tag"}, set())
+
+
+def test_a_class_attribute_by_class_name_is_what_self_reads():
+    # found by the long fuzz run (seed 16): `Box.count += 1`, then `self.count` after a hop
+    from dataclasses import replace
+
+    func = _func("""
+        async def run(self):
+            Box.count += 1
+    """)
+    sharing = replace(_sharing(func, outer_vars={"Box"}), self_name="self", class_names=frozenset({"Box"}))
+    reads, writes = sharing.accesses(func.body, set(), strict=False)
+    assert writes == {"Box.count", "self.count"} and "self.count" in reads

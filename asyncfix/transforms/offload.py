@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import bisect
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from asyncfix.engine.astutil import FUNCS, child_nodes, inside, name_nodes, statements, walk
 from asyncfix.engine.source import Lines
@@ -130,8 +130,10 @@ class FunctionOffloader:
             n for node in walk_own(func) if isinstance(node, ast.Nonlocal) for n in node.names}
         self.cells, self.written_by_closures = _closure_names(func, self.locals)
         self.parents = module.parents(func)
-        self.sharing = Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
-                                  module.functions, module.coroutines, module.module_vars)
+        self.sharing = replace(
+            Sharing.of(func, self.params, self.locals, module.module_vars | self.enclosing,
+                       module.functions, module.coroutines, module.module_vars),
+            self_name=_self_name(func, class_names), class_names=module.class_names)
         self.silent = module.coroutines.silent(func)  # awaits of coroutines that never suspend
         self.framework = framework_params(func)
         self.loop_names = loop_objects(func, module.loop_info)
@@ -602,6 +604,7 @@ class ModuleOffloader:
         # What these scans look for (imports, assignments, `global`) are statements.
         stmts = statements(tree)
         self.module_vars = _module_vars(tree, stmts)
+        self.class_names = frozenset(s.name for s in stmts if isinstance(s, ast.ClassDef))
         self.loop_info = ModuleLoopInfo.of(tree, stmts)
         self.locks = lock_names(tree, stmts)
         self.functions = module_functions(tree)
@@ -652,8 +655,11 @@ class ModuleOffloader:
                         for n in node.names if node is not func}
             local_names = _own_locals(func) - declared
             enclosing = self._enclosing.get(id(func), set())
-            sharing = Sharing.of(func, params, local_names, self.module_vars | (enclosing - local_names),
-                                 self.functions, self.coroutines, self.module_vars)
+            sharing = replace(
+                Sharing.of(func, params, local_names, self.module_vars | (enclosing - local_names),
+                           self.functions, self.coroutines, self.module_vars),
+                self_name=_self_name(func, self.coroutines.classes.get(id(func))),
+                class_names=self.class_names)
             self._views[id(func)] = (self.parents(func), sharing, self.coroutines.silent(func, today=True))
         return self._views[id(func)]
 
@@ -770,6 +776,12 @@ def _black_mode(line_length: int):
     import black
 
     return black.Mode(line_length=line_length)
+
+
+def _self_name(func: ast.AST, class_names) -> str | None:
+    """A method's first parameter (its instance), None outside a class."""
+    positional = func.args.posonlyargs + func.args.args
+    return positional[0].arg if class_names and positional else None
 
 
 def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:

@@ -92,6 +92,10 @@ class Sharing:
     func: ast.AST = None  # the function whose body this is (resolves `self.co()`)
     module_vars: frozenset[str] = frozenset()  # seen by the functions a call looks inside
     depth: int = 0  # how many calls deep: looking inside stops at _MAX_DEPTH
+    # in a method: its first parameter, and the module's classes, whose attributes its instances
+    # read (`Box.count += 1` changes what `self.count` reads)
+    self_name: str | None = None
+    class_names: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, func: ast.AsyncFunctionDef, params: list[str], local_names: set[str],
@@ -128,6 +132,14 @@ class Sharing:
         runs in matters), else only the known mutators (for check-then-act sections).
         ``counted``: ids of nodes whose access is counted elsewhere."""
         reads, writes = set(), set()
+        self._accesses(nodes, blocking, strict, counted, reads, writes)
+        if self.self_name and self.class_names:
+            for keys in (reads, writes):
+                keys |= {f"{self.self_name}.{k.partition('.')[2]}" for k in keys
+                         if k.partition(".")[0] in self.class_names and k.partition(".")[2]}
+        return reads, writes
+
+    def _accesses(self, nodes, blocking, strict, counted, reads, writes) -> None:
         inner: set[int] = set(counted)  # the object chain under an access already counted
         for top in nodes:
             for node in walk_own(top, False):
@@ -169,7 +181,6 @@ class Sharing:
                         elif not followed:  # `self.describe()`: whatever it reads of its object
                             reads.add(key(node.func.value))
                     _mark_chain(node.func, inner)
-        return reads, writes
 
     def _call(self, call: ast.Call, reads: set[str], writes: set[str], strict: bool, followed: set[int]) -> bool:
         """Shared objects handed whole to a call: read there (`check(self)`); handed to one of
