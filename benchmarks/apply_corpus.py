@@ -53,8 +53,9 @@ REPO = Path(__file__).resolve().parents[1]
 JUDGED_FLAKES = ("UndefinedName", "UndefinedLocal", "RedefinedWhileUnused", "ImportShadowedByLoopVar",
                  "UnusedImport", "UnusedVariable")
 LEFT_RE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): (?P<code>[A-Z]+\d+) left as is: (?P<reason>.*)$")
-SUMMARY_RE = re.compile(r"^(?:rewrote|would rewrite) (?P<files>\d+) file\(s\): (?P<moved>\d+) blocking call\(s\) "
-                        r"moved off the loop, (?P<left>\d+) left unfixable\.$")
+# `file(s)`/`call(s)` up to 8cb2fee, plurals since
+SUMMARY_RE = re.compile(r"^(?:rewrote|would rewrite) (?P<files>\d+) files?(?:\(s\))?: (?P<moved>\d+) blocking "
+                        r"calls?(?:\(s\))? moved off the loop, (?P<left>\d+) left unfixable\.$")
 ERROR_RE = re.compile(r"^asyncfix: error: (?P<path>.+?\.py): (?P<message>.*)$")
 EOL_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")  # the lines `ast` counts (not str.splitlines)
 BACKTICKS = re.compile(r"`[^`]*`")
