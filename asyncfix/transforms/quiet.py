@@ -155,8 +155,7 @@ class Coroutines:
 
     def now_suspends(self, fdef: ast.AST) -> None:
         """``fdef`` gets a new await: it, and every quiet coroutine awaiting it, will suspend."""
-        if id(fdef) in self.quiet_after:
-            self.quiet_after = self._quiet(self.quiet_after - {id(fdef)})
+        self._drop(self.quiet_after, [id(fdef)])
 
     def order(self) -> list[tuple[ast.AsyncFunctionDef, list[str]]]:
         """Every coroutine with its classes, the ones awaited before those awaiting them (so a
@@ -216,15 +215,23 @@ class Coroutines:
     def _quiet(self, candidates: set[int]) -> set[int]:
         """Of ``candidates``, those whose awaits are all of the rest: the largest such set
         (mutual recursion is quiet too)."""
-        candidates = set(candidates)
-        changed = True
-        while changed:
-            changed = False
-            for f in list(candidates):
-                if any(d not in candidates for d in self.needs[f]):
-                    candidates.discard(f)
-                    changed = True
-        return candidates
+        self.needed_by: dict[int, list[int]] = {}  # id -> ids of the candidates awaiting it
+        for f, deps in self.needs.items():
+            for d in deps:
+                self.needed_by.setdefault(d, []).append(f)
+        quiet = set(candidates)
+        self._drop(quiet, [f for f in quiet if any(d not in quiet for d in self.needs[f])])
+        return quiet
+
+    def _drop(self, quiet: set[int], loud: list[int]) -> None:
+        """Takes ``loud`` out of ``quiet``, and every coroutine that awaits one of them (a work
+        list over who awaits whom: linear, where recomputing the fixpoint per change was not)."""
+        work = list(loud)
+        while work:
+            f = work.pop()
+            if f in quiet:
+                quiet.discard(f)
+                work.extend(self.needed_by.get(f, ()))
 
 
 def _first_param(func: ast.AST) -> str | None:
