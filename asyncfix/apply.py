@@ -135,8 +135,9 @@ def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str]
     result = rewrite(text, path, catalog, categories, newline, line_length, offload)
     if not result.text:
         return result
+    compiles = _compiles(text, path)  # once: every pass's text must compile where this one does
     for _ in range(_PASSES):
-        again = _verify(text, result, path, catalog, categories, newline, line_length, offload)
+        again = _verify(compiles, result, path, catalog, categories, newline, line_length, offload)
         if not again.text or again.text == result.text:
             return result
         result = _merged(result, again)
@@ -160,18 +161,25 @@ def _merged(result: Rewrite, again: Rewrite) -> Rewrite:
     return Rewrite(again.text, fixed, unfixable, result.before)
 
 
-def _verify(old: str, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
-            newline: str, line_length: int, offload: str) -> Rewrite:
-    """Checks ``result`` (the rewrite of ``old``) and returns the pass over its text."""
-    new = result.text
+def _compiles(text: str, path: str) -> bool:
+    """Whether this Python compiles ``text`` (newer syntax than it knows: parsing is the check)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            compile(old, path, "exec", dont_inherit=True)
-            compiles = True
+            compile(text, path, "exec", dont_inherit=True)
         except (SyntaxError, ValueError):
-            compiles = False  # newer syntax than this Python: parsing is the check
-        if compiles:
+            return False
+    return True
+
+
+def _verify(compiles: bool, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
+            newline: str, line_length: int, offload: str) -> Rewrite:
+    """Checks ``result`` (``compiles``: the original compiles here, so it must) and returns the
+    pass over its text."""
+    new = result.text
+    if compiles:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             try:
                 compile(new, path, "exec", dont_inherit=True)
             except (SyntaxError, ValueError) as exc:

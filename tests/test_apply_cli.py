@@ -184,7 +184,7 @@ def test_mixed_line_endings_are_kept(tmp_path, monkeypatch, cli):
 
 
 def test_verification_refuses_broken_or_lossy_rewrites(catalog):
-    from asyncfix.apply import Rewrite, VerifyError, _verify, rewrite
+    from asyncfix.apply import Rewrite, VerifyError, _compiles, _verify, rewrite
 
     old = SOURCE
     planned = rewrite(old, "app.py", catalog, set(catalog.categories))
@@ -195,7 +195,8 @@ def test_verification_refuses_broken_or_lossy_rewrites(catalog):
     for reason, text in cases.items():
         bad = Rewrite(text, fixed=[], before=planned.before)
         with pytest.raises(VerifyError, match=reason):
-            _verify(old, bad, "app.py", catalog, set(catalog.categories), "\n", 88, "thread")
+            _verify(_compiles(old, "app.py"), bad, "app.py", catalog, set(catalog.categories), "\n", 88,
+                    "thread")
 
 
 def test_jobs_give_the_same_output_in_path_order(tmp_path, monkeypatch, cli):

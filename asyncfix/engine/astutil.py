@@ -18,6 +18,13 @@ def inside(inner: ast.AST, outer: ast.AST) -> bool:
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+def first_param(func: ast.AST) -> str | None:
+    """The first positional parameter of a function (`self` of a method), None without one."""
+    args = getattr(func, "args", None)
+    positional = (args.posonlyargs + args.args) if args is not None else []
+    return positional[0].arg if positional else None
+
+
 def flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a block, looking into if/try/with/for at the same scope level."""
     for stmt in body:

@@ -16,7 +16,7 @@ from typing import Callable
 
 from asyncfix.transforms.atomicity import Around, reach
 from asyncfix.transforms.quiet import Coroutines, Site
-from asyncfix.transforms.sharing import Sharing, key, walk_own
+from asyncfix.transforms.sharing import Sharing, bind, key, walk_own
 
 
 def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
@@ -46,7 +46,7 @@ def around(fdef: ast.AsyncFunctionDef, coroutines: Coroutines,
             for name in vars(theirs):
                 if to_start if name.endswith("before") else to_end:
                     getattr(theirs, name).update(getattr(outer, name))
-        rename = _renamer(site, fdef, sharing, module_vars)
+        rename = _renamer(site, fdef, module_vars)
         for name in vars(out):
             getattr(out, name).update(k for k in map(rename, getattr(theirs, name)) if k)
     return out
@@ -63,13 +63,11 @@ def _sides(stmt: ast.stmt) -> tuple[list[ast.AST], list[ast.AST]]:
     return [stmt], [stmt]
 
 
-def _renamer(site: Site, fdef: ast.AsyncFunctionDef, sharing: Sharing, module_vars: set[str]):
+def _renamer(site: Site, fdef: ast.AsyncFunctionDef, module_vars: set[str]):
     """Caller's key -> the same state as ``fdef`` names it (None: it cannot see it)."""
     call = site.node.value
-    args = [call.func.value, *call.args] if site.bound else list(call.args)
+    pairs = bind(fdef, [call.func.value, *call.args] if site.bound else list(call.args), call)
     params = fdef.args.posonlyargs + fdef.args.args
-    pairs = [(p.arg, a) for p, a in zip(params, args)]
-    pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
     whole = {a.id: p for p, a in pairs if isinstance(a, ast.Name)}  # `co(self)`: self.x -> p.x
     parts = {key(a): p for p, a in pairs if isinstance(a, (ast.Attribute, ast.Subscript))}
     # its own names; any other name it uses is the module's or, for a coroutine defined inside

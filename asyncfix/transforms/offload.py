@@ -19,7 +19,7 @@ import bisect
 import functools
 from dataclasses import dataclass, field, replace
 
-from asyncfix.engine.astutil import FUNCS, child_nodes, inside, name_nodes, statements, walk
+from asyncfix.engine.astutil import FUNCS, child_nodes, first_param, inside, name_nodes, statements, walk
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.atomicity import Around, header, split_reason
@@ -138,8 +138,7 @@ class FunctionOffloader:
         self.framework = framework_params(func)
         self.loop_names = loop_objects(func, module.loop_info)
         self.in_class = bool(class_names)
-        positional = args.posonlyargs + args.args
-        self.self_name = positional[0].arg if class_names and positional else None
+        self.self_name = self.sharing.self_name
         # Findings by the statements that hold them: every lookup below is by statement.
         self.by_stmt: dict[int, list[RawFinding]] = {}
         for finding in findings:
@@ -780,8 +779,7 @@ def _black_mode(line_length: int):
 
 def _self_name(func: ast.AST, class_names) -> str | None:
     """A method's first parameter (its instance), None outside a class."""
-    positional = func.args.posonlyargs + func.args.args
-    return positional[0].arg if class_names and positional else None
+    return first_param(func) if class_names else None
 
 
 def _module_vars(tree: ast.Module, nodes: list[ast.AST]) -> set[str]:

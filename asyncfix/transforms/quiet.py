@@ -17,7 +17,7 @@ import ast
 import functools
 from dataclasses import dataclass
 
-from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, memo
+from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, first_param, memo
 from asyncfix.engine.source import Lines
 
 _SCOPES = (*FUNCS, ast.ClassDef, ast.Lambda)
@@ -134,7 +134,7 @@ class Coroutines:
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = func.value.id
             classes = self.classes.get(id(caller), []) if caller is not None else []
-            if classes and owner in (_first_param(caller), "cls"):
+            if classes and owner in (first_param(caller), "cls"):
                 return self.defs.get(f"{classes[-1]}.{func.attr}", []), True
             fdefs = self.defs.get(f"{owner}.{func.attr}", [])
             # `Box.co(obj, ...)`: unbound, unless a static or class method
@@ -232,9 +232,3 @@ class Coroutines:
             if f in quiet:
                 quiet.discard(f)
                 work.extend(self.needed_by.get(f, ()))
-
-
-def _first_param(func: ast.AST) -> str | None:
-    args = getattr(func, "args", None)
-    positional = (args.posonlyargs + args.args) if args is not None else []
-    return positional[0].arg if positional else None

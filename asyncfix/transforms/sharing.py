@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, memo
+from asyncfix.engine.astutil import FUNCS, HOLDS_STATEMENTS, child_nodes, first_param, memo
 
 # Methods that only read their object: calling them on shared state is not a write.
 READ_ONLY = frozenset({
@@ -230,8 +230,7 @@ class Sharing:
                     break
         for fdef in fdefs:
             params = fdef.args.posonlyargs + fdef.args.args
-            pairs = [(p.arg, a) for p, a in zip(params, args)]
-            pairs += [(k.arg, k.value) for k in call.keywords if k.arg]
+            pairs = bind(fdef, args, call)
             mapping = {p: a.id for p, a in pairs if isinstance(a, ast.Name) and a.id in self.shared}
             followed.update(id(a) for _, a in pairs if isinstance(a, ast.Name))  # counted inside
             nodes = walk_own(fdef)
@@ -253,14 +252,19 @@ class Sharing:
                 and self.coroutines is not None and self.func is not None):
             return None
         classes = self.coroutines.classes.get(id(self.func))
-        args = getattr(self.func, "args", None)
-        first = (args.posonlyargs + args.args)[:1] if args is not None else []
-        if not classes or not first or func.value.id != first[0].arg:
+        if not classes or func.value.id != first_param(self.func):
             return None
         return (self.functions or {}).get(f"{classes[-1]}.{func.attr}")
 
 
 _MAX_DEPTH = 4
+
+
+def bind(fdef: ast.AST, args: list[ast.expr], call: ast.Call) -> list[tuple[str, ast.expr]]:
+    """(parameter, argument) of ``fdef`` for a call passing ``args`` positionally (the object
+    first, for a bound method) and ``call``'s keywords."""
+    params = fdef.args.posonlyargs + fdef.args.args
+    return [(p.arg, a) for p, a in zip(params, args)] + [(k.arg, k.value) for k in call.keywords if k.arg]
 
 
 def _rename(mapping: dict, k: str) -> str:
