@@ -24,6 +24,7 @@ from asyncfix.findings import Finding
 from asyncfix.transforms.backend import POOL, Backend
 from asyncfix.transforms.imports import (header, import_insertion, import_removals,
                                          imported_modules, unused_by_rewrite)
+from asyncfix.transforms.httpx_swap import Swap, swap, thread_note
 from asyncfix.transforms.offload import ModuleOffloader
 
 if sys.version_info >= (3, 11):
@@ -45,23 +46,34 @@ class VerifyError(Exception):
 
 
 def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
-            line_length: int = 88, offload: str = "thread") -> Rewrite:
-    """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``)."""
+            line_length: int = 88, offload: str = "thread", http_client: str | None = None) -> Rewrite:
+    """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``).
+
+    A pass either swaps requests for httpx (and returns: the next pass offloads the rest on the
+    new text) or offloads to threads; ``http_client``: "httpx"/"httpx2", None to detect."""
     tree = parse(text, path)
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
     before = [_key(to_finding(r, path, lines)) for r in raws]
     # `categories` holds category names or codes (the CLI passes the codes it selected)
     wanted = [r for r in raws if r.match.category.name in categories or r.match.rule.code in categories]
-    # sqlite and http await library swaps of their own: a thread is not their fix.
-    selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     if not wanted:
         return Rewrite("", before=before)
+    http = [r for r in wanted if r.match.category.name == "http"]
+    swapped = swap(text, tree, lines, http, http_client, line_length, newline) if http else Swap("")
+    if swapped.text:
+        return Rewrite(swapped.text,
+                       [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in http if id(r) in swapped.notes],
+                       [to_finding(r, path, lines, "not rewritten yet") for r in wanted if id(r) not in swapped.notes],
+                       before)
+    # sqlite awaits a library swap of its own: a thread is not its fix.
+    selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     backend = Backend.detect(tree, path)
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
-    out = Rewrite("", [to_finding(r, path, lines) for r in plan.fixed], before=before)
+    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, swapped)) for r in plan.fixed],
+                  before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
             reason = reasons.get(id(raw)) or raw.unfixable_reason or "asyncfix does not rewrite it yet"
@@ -105,6 +117,10 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     return out
 
 
+def _thread_notes(raw, swapped: Swap) -> list[str]:
+    return [thread_note(raw, swapped.refused)] if raw.match.category.name == "http" else []
+
+
 def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
     """Offset of the first top-level statement after the docstring and the imports."""
     rest = tree.body[len(header(tree)) :]
@@ -128,36 +144,45 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
-                    newline: str = "\n", line_length: int = 88, offload: str = "thread") -> Rewrite:
+                    newline: str = "\n", line_length: int = 88, offload: str = "thread",
+                    http_client: str | None = None) -> Rewrite:
     """`rewrite`, verified. Like ruff's fix loop, passes repeat until one changes nothing (at most
     ``_PASSES``): a hop planned in one pass ends await-free sections that the next pass weighs
     again, and may then find safe to split (each pass keeps the behaviour of its input)."""
-    result = rewrite(text, path, catalog, categories, newline, line_length, offload)
+    result = rewrite(text, path, catalog, categories, newline, line_length, offload, http_client)
     if not result.text:
         return result
     compiles = _compiles(text, path)  # once: every pass's text must compile where this one does
     for _ in range(_PASSES):
-        again = _verify(compiles, result, path, catalog, categories, newline, line_length, offload)
+        again = _verify(compiles, result, path, catalog, categories, newline, line_length, offload,
+                        http_client)
         if not again.text or again.text == result.text:
             return result
         result = _merged(result, again)
     raise VerifyError("a second pass would change the file again")
 
 
-_PASSES = 3
+_PASSES = 4  # a library swap, then up to three rounds of thread hops
 
 
 def _merged(result: Rewrite, again: Rewrite) -> Rewrite:
     """A pass over ``result``'s text added to it: the findings it fixed move from unfixable to
     fixed (matched by what was called where: positions moved with the first pass)."""
     moved = Counter(_key(f) for f in again.fixed)
+    notes: dict[tuple, list] = {}
+    for f in again.fixed:
+        notes.setdefault(_key(f), []).append(f.notes)
+    reasons: dict[tuple, list] = {}
+    for f in again.unfixable:
+        reasons.setdefault(_key(f), []).append(f.unfixable_reason)
     fixed, unfixable = list(result.fixed), []
     for f in result.unfixable:
         if moved[_key(f)] > 0:
             moved[_key(f)] -= 1
-            fixed.append(replace(f, fixable=True, unfixable_reason=None))
-        else:
-            unfixable.append(f)
+            fixed.append(replace(f, fixable=True, unfixable_reason=None, notes=notes[_key(f)].pop(0)))
+        else:  # the later pass knows why it stays
+            later = reasons.get(_key(f))
+            unfixable.append(replace(f, unfixable_reason=later.pop(0)) if later else f)
     return Rewrite(again.text, fixed, unfixable, result.before)
 
 
@@ -173,7 +198,7 @@ def _compiles(text: str, path: str) -> bool:
 
 
 def _verify(compiles: bool, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
-            newline: str, line_length: int, offload: str) -> Rewrite:
+            newline: str, line_length: int, offload: str, http_client: str | None = None) -> Rewrite:
     """Checks ``result`` (``compiles``: the original compiles here, so it must) and returns the
     pass over its text."""
     new = result.text
@@ -186,7 +211,7 @@ def _verify(compiles: bool, result: Rewrite, path: str, catalog: Catalog, catego
                 raise VerifyError(f"the rewrite does not compile: {exc}") from None
     # The next pass parses and re-analyses the new text: one pass serves both checks.
     try:
-        again = rewrite(new, path, catalog, categories, newline, line_length, offload)
+        again = rewrite(new, path, catalog, categories, newline, line_length, offload, http_client)
     except SyntaxError as exc:
         raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
     old_keys, new_keys = Counter(result.before), Counter(again.before)
@@ -233,7 +258,7 @@ class FileResult:
 
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
-               line_length: int, offload: str = "thread") -> FileResult:
+               line_length: int, offload: str = "thread", http_client: str | None = None) -> FileResult:
     """One file through `apply`, which looks at it as `check` does, so that both give a file the
     same verdict: without `async` it is not read further; bytes Python cannot decode and syntax
     errors where check parses are errors; where check finds nothing to move the file is left as is
@@ -256,7 +281,7 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
-                                 offload)
+                                 offload, http_client)
     except SyntaxError as exc:  # in a part check does not parse: a rewrite needs the whole file
         out.error = _syntax_error(exc)
         return out

@@ -206,6 +206,11 @@ class Offload(str, Enum):
     process = "process"
 
 
+class HttpClient(str, Enum):
+    httpx = "httpx"
+    httpx2 = "httpx2"
+
+
 @app.command()
 def apply(
     paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
@@ -218,11 +223,15 @@ def apply(
     diff: bool = typer.Option(False, "--diff", help="Also print the diff of each file written."),
     exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
     offload: Offload = typer.Option(Offload.thread, "--offload", help="Where blocking work goes."),
+    http_client: Optional[HttpClient] = typer.Option(
+        None, "--http-client", help="What requests becomes (default: httpx2 where the project "
+        "depends on it, else httpx)."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
 ) -> None:
-    """Rewrite blocking calls: offload them to threads through sync helpers, `time.sleep` to the
-    async sleep. Exit 0 when nothing is left, 1 when unfixable findings remain, 2 on errors."""
+    """Rewrite blocking calls: requests to httpx.AsyncClient, the rest to threads through sync
+    helpers, `time.sleep` to the async sleep. Exit 0 when nothing is left, 1 when unfixable findings remain, 2 on errors."""
     from asyncfix.apply import project_line_length
+    from asyncfix.transforms.http_target import project_target
     from asyncfix.diff import colorize, unified_diff
     from asyncfix.progress import Progress
     from asyncfix.runner import apply_files
@@ -243,9 +252,10 @@ def apply(
         raise fail(str(exc))
     # apply_file takes codes where it took category names: it moves what check reports, no more
     options = {"categories": codes, "write": not dry_run,
-               "line_length": project_line_length(config.root), "offload": offload.value}
+               "line_length": project_line_length(config.root), "offload": offload.value,
+               "http_client": http_client.value if http_client else project_target(config.root)}
     color = sys.stdout.isatty()
-    changed, errors, fixed, left = 0, 0, 0, []
+    changed, errors, fixed, left, noted = 0, 0, 0, [], []
     progress = Progress(len(files))
     try:
         for result in apply_files(files, _display(), config.blocking, jobs or default_jobs(), options,
@@ -265,9 +275,14 @@ def apply(
                         sys.stdout.write(colorize(patch) if color else patch)
                         sys.stdout.flush()
             left += result.unfixable
+            noted += [f for f in result.fixed if f.notes]
     finally:
         progress.close()
     out = sys.stderr if dry_run or diff else sys.stdout
+    if dry_run or diff:  # what each change's reviewer should know, beside its diff
+        for f in noted:
+            for note in f.notes:
+                print(f"{f.path}:{f.line}:{f.column}: {f.code} note: {note}", file=out)
     for f in left:
         print(f"{f.path}:{f.line}:{f.column}: {f.code} left as is: {f.unfixable_reason}", file=out)
     verb = "would rewrite" if dry_run else "rewrote"

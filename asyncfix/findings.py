@@ -19,13 +19,14 @@ class Finding:
     function: str  # the enclosing `async def`, dotted through classes: `Repo.get`
     fixable: bool | None  # None: not planned (`check` without --show-fixes); see verdict
     unfixable_reason: str | None = None
+    notes: tuple[str, ...] = ()  # what `apply` wants a reviewer of its change to know
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Finding":
-        return cls(**data)
+        return cls(**{**data, "notes": tuple(data.get("notes", ()))})
 
 
 @dataclass(frozen=True)

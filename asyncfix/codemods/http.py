@@ -84,7 +84,6 @@ CATEGORY = Category(
                                        "endheaders")},
         ),
     ),
-    unfixable_reason="the requests -> httpx.AsyncClient rewrite is not built yet",
     types=Types(
         returns={
             "requests.Session": SESSION, "requests.session": SESSION,

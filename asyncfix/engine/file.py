@@ -45,7 +45,8 @@ def raw_findings(tree, catalog: Catalog, lines: Lines) -> list[RawFinding]:
     return out
 
 
-def to_finding(raw: RawFinding, path: str, lines: Lines, reason: str | None = None) -> Finding:
+def to_finding(raw: RawFinding, path: str, lines: Lines, reason: str | None = None,
+               notes: list[str] | tuple = ()) -> Finding:
     node = raw.node
     reason = reason or raw.unfixable_reason
     return Finding(
@@ -61,6 +62,7 @@ def to_finding(raw: RawFinding, path: str, lines: Lines, reason: str | None = No
             function=raw.function,
             fixable=reason is None,
             unfixable_reason=reason,
+            notes=tuple(notes),
         )
 
 

@@ -13,6 +13,10 @@ import ast
 LAZY_RESULTS = frozenset({"pathlib.Path.iterdir", "pathlib.Path.glob", "pathlib.Path.rglob",
                           "pathlib.Path.walk", "os.walk", "os.fwalk", "os.scandir", "glob.iglob"})
 
+# Blocking calls that return a context manager which does the work when entered: the call alone
+# in a thread would leave the request to `__enter__`, on the loop.
+ENTERED = frozenset({"httpx.stream", "httpx.Client.stream"})
+
 # Builtins (and str.join) that consume an iterable argument at once.
 _CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max",
                         "any", "all", "join", "bytes", "bytearray", "Counter", "deque", "writelines",

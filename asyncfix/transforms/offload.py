@@ -27,7 +27,7 @@ from asyncfix.transforms.backend import Backend
 from asyncfix.transforms.callers import around
 from asyncfix.transforms.callsite import offloaded, wrapped
 from asyncfix.transforms.flow import Flow, run_facts
-from asyncfix.transforms.laziness import LAZY_RESULTS, consumed_in, lazy_in
+from asyncfix.transforms.laziness import ENTERED, LAZY_RESULTS, consumed_in, lazy_in
 from asyncfix.transforms.locks import is_sync_lock, lock_names
 from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound, loop_objects
 from asyncfix.transforms.mutation import Mutations
@@ -44,6 +44,7 @@ _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, 
 _SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 _SLEEPS_ONLY = "its only blocking calls are sleeps, which become async sleeps where they stand"
 _LAZY = "it returns a lazy iterator: the file system is read where it is consumed, on the loop"
+_ENTERED = "it returns a context manager that makes the request when entered, on the loop"
 _CONSUMING = frozenset({"sorted", "min", "max", "map", "filter", "sort", "any", "all", "sum", "list"})
 
 
@@ -347,7 +348,7 @@ class FunctionOffloader:
     def lone_call(self, stmt: ast.stmt) -> bool:
         """A simple statement with one blocking call, nothing inside it that needs a helper."""
         found = self.findings_in(stmt)
-        if len(found) != 1 or not isinstance(found[0].node, ast.Call) or found[0].name in LAZY_RESULTS:
+        if len(found) != 1 or not isinstance(found[0].node, ast.Call) or found[0].name in LAZY_RESULTS | ENTERED:
             return False  # a lazy iterator moves only with what consumes it
         if not isinstance(stmt, (ast.Expr, ast.Return, *_SIMPLE_ASSIGN)):
             return False
@@ -516,6 +517,8 @@ class FunctionOffloader:
             return "it is passed as a callback, not called here"
         if finding.name in LAZY_RESULTS:
             return _LAZY
+        if finding.name in ENTERED:
+            return _ENTERED
         node = call
         while node in self.parents and node is not stmt:
             node = self.parents[node]

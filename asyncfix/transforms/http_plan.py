@@ -1,0 +1,563 @@
+"""Plan the requests -> httpx.AsyncClient swap of one module (migration-semantics.md, section 1).
+
+A call is swapped only where everything it touches reads the same on httpx: its keywords
+(`http_kwargs`), what the coroutine does with the response (`http_uses`), the `except` clauses
+around it (`http_errors`). The module-level calls of one coroutine share one client, opened
+around the smallest run of statements that holds them; a `with requests.Session() as s:` made
+in the coroutine becomes the client itself. Everything else is refused with the reason and goes
+to the thread rewrite. Refusals spread: calls whose responses share a name, or whose errors one
+`except` catches, are swapped together or not at all.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.http_errors import catches_requests_errors, clause_text, twin_clause
+from asyncfix.engine.resolve import dotted
+from asyncfix.transforms.http_kwargs import VERBS, Refused, Request, TIMEOUT_NOTE, request_for
+from asyncfix.transforms.http_sync_httpx import CLIENT_STATE, client_item, httpx_request, stream_use
+from asyncfix.transforms.http_sync_httpx import VERBS as HTTPX_VERBS
+from asyncfix.transforms.http_uses import Uses, attribute_use, stream_loop
+
+_SESSIONS = ("requests.Session", "requests.session", "requests.sessions.Session")
+_SESSION_STATE = frozenset({"headers", "auth", "params", "cookies"})
+_MODULE = "requests."
+_SESSION = "requests.Session."
+ERRORS_NOTE = ("errors raised out of `{fn}` are httpx's now (`httpx.HTTPError` and kin, not "
+               "`requests.RequestException`/`OSError`): check its callers' `except` clauses")
+SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, responses and "
+                   "exceptions")
+# Every client made verifies TLS with this one context: httpx builds one per client otherwise,
+# ~55 ms of CPU on the loop each time (loading the CA bundle; benchmarks/README.md).
+CONTEXT = "_HTTPX_SSL_CONTEXT"
+LONG_SESSION = ("its session outlives the coroutine (an httpx.AsyncClient is bound to the loop "
+                "it was first used on)")
+
+
+@dataclass
+class CallEdit:
+    receiver: str  # the client variable the request goes through
+    request: Request
+    awaited: bool = True  # False for `client.stream(...)` in an `async with` header
+
+
+@dataclass
+class Wrap:
+    """Statements first..last of one block move into `async with <header> as <name>:`."""
+
+    first: ast.stmt
+    last: ast.stmt
+    header: str
+
+
+@dataclass
+class HttpPlan:
+    calls: dict[ast.Call, CallEdit] = field(default_factory=dict)
+    exprs: dict[ast.AST, str] = field(default_factory=dict)
+    async_fors: list[ast.For] = field(default_factory=list)
+    withs: dict[ast.With, str | None] = field(default_factory=dict)  # -> new item text, or None
+    clauses: dict[ast.ExceptHandler, str] = field(default_factory=dict)  # -> its new class(es)
+    wraps: list[Wrap] = field(default_factory=list)
+    notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) -> notes of its change
+    context: str | None = None  # the library whose shared TLS context the clients use
+    refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why not swapped
+
+
+@dataclass
+class _Call:
+    raw: RawFinding
+    node: ast.Call
+    kind: str  # "module", "session" (requests); "hmodule", "hclient" (sync httpx)
+    request: Request
+    stmt: ast.stmt  # the coroutine's statement that holds it
+    uses: Uses = field(default_factory=Uses)
+    name: str | None = None  # the local its response is bound to
+    session: ast.With | None = None
+
+
+class HttpPlanner:
+    def __init__(self, tree: ast.Module, raws: list[RawFinding], resolve, source, httpx: str,
+                 is_elif):
+        self.tree = tree
+        self.is_elif = is_elif
+        self.resolve = resolve
+        self.source = source
+        self.httpx = httpx
+        self.by_node = {id(r.node): r for r in raws}
+        self.plan = HttpPlan()
+        self.escaping = _caught_by_callers(tree, resolve)
+
+    def run(self) -> HttpPlan:
+        for fn in ast.walk(self.tree):
+            if isinstance(fn, ast.AsyncFunctionDef):
+                own = [r for r in (self.by_node.get(id(n)) for n in _own_nodes(fn)) if r is not None]
+                if own:
+                    self._function(fn, own)
+        return self.plan
+
+    # -- one coroutine ------------------------------------------------------------------------
+
+    def _function(self, fn: ast.AsyncFunctionDef, raws: list[RawFinding]) -> None:
+        parents = _parents(fn)
+        calls: dict[int, _Call] = {}
+        for raw in raws:
+            try:
+                call = self._candidate(raw, fn, parents)
+            except Refused as exc:
+                self.plan.refused[id(raw)] = str(exc)
+                continue
+            if call is not None:
+                calls[id(raw)] = call
+        if calls and fn.name in self.escaping:
+            for call in calls.values():
+                self.plan.refused[id(call.raw)] = (f"callers of `{fn.name}` catch requests' "
+                                                   "errors (or OSError) around it")
+            return
+        while True:  # refusals spread through shared names, sessions and except clauses
+            before = len(calls)
+            self._check_uses(fn, calls, parents)
+            self._check_sessions(fn, calls, parents)
+            self._check_clauses(calls, raws, fn)
+            self._check_clients(calls)
+            if len(calls) == before:
+                break
+        if calls:
+            self._emit(fn, calls, parents)
+        if calls:
+            self._check_clauses(calls, raws, fn, record=True)
+
+    def _refuse(self, calls: dict, victims, reason: str) -> None:
+        for call in list(victims):
+            calls.pop(id(call.raw), None)
+            self.plan.refused.setdefault(id(call.raw), reason)
+
+    def _candidate(self, raw: RawFinding, fn, parents) -> _Call | None:
+        node = raw.node
+        if not isinstance(node, ast.Call):
+            return None
+        if raw.name.startswith(_SESSION):
+            kind, verb = "session", raw.name[len(_SESSION):]
+        elif raw.name.startswith(_MODULE) and raw.name.count(".") == 1:
+            kind, verb = "module", raw.name[len(_MODULE):]
+        elif raw.name.startswith("httpx.Client."):
+            kind, verb = "hclient", raw.name[len("httpx.Client."):]
+        elif raw.name.startswith("httpx.") and raw.name.count(".") == 1:
+            kind, verb = "hmodule", raw.name[len("httpx."):]
+        else:
+            return None
+        if verb not in (VERBS if kind in ("module", "session") else HTTPX_VERBS):
+            raise Refused(f"`{verb}` has no httpx.AsyncClient counterpart here")
+        for up in _ancestors(node, parents):
+            if up is fn:
+                break
+            if isinstance(up, (ast.Lambda, ast.GeneratorExp) + FUNCS):
+                raise Refused("it runs in a lambda or generator expression, where `await` cannot go")
+        hoistable = lambda e: _hoistable(e, fn)  # noqa: E731
+        if kind in ("module", "session"):
+            request = request_for(node, verb, self.resolve, self.source, hoistable, kind == "session")
+        else:
+            if kind == "hmodule" and not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)):
+                raise Refused("it is imported by name (`from httpx import get`)")
+            request = httpx_request(node, verb, hoistable, self.source, kind == "hmodule")
+        call = _Call(raw, node, kind, request, _statement(node, parents))
+        if kind in ("session", "hclient"):
+            call.session = _session_with(node, fn, parents, self.resolve, self.source)
+            if call.session is None:
+                raise Refused(LONG_SESSION)
+        return call
+
+    def _check_uses(self, fn, calls: dict, parents) -> None:
+        names: dict[str, list[_Call]] = {}
+        for call in list(calls.values()):
+            call.uses = Uses()
+            parent = parents.get(call.node)
+            try:
+                if call.request.stream:
+                    self._stream_uses(call, fn, parents)
+                elif call.kind in ("hmodule", "hclient"):
+                    continue  # the same httpx.Response either way
+                elif isinstance(parent, (ast.Assign, ast.AnnAssign)) and parent.value is call.node:
+                    targets = parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+                    if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+                        raise Refused("its response is unpacked or stored")
+                    if isinstance(parent, ast.AnnAssign):
+                        raise Refused("its response is annotated with requests' type")
+                    call.name = targets[0].id
+                    names.setdefault(call.name, []).append(call)
+                elif isinstance(parent, ast.Attribute) and parent.value is call.node:
+                    attribute_use(parent, parents, False, call.uses)
+                elif not isinstance(parent, ast.Expr):
+                    raise Refused("its response leaves the coroutine (returned, stored or passed "
+                                  "on), where requests' type may be expected")
+            except Refused as exc:
+                self._refuse(calls, [call], str(exc))
+        for name, group in names.items():
+            try:
+                self._name_uses(name, group, fn, parents)
+            except Refused as exc:
+                self._refuse(calls, group, str(exc))
+
+    def _name_uses(self, name: str, group: list[_Call], fn, parents) -> None:
+        mine = {id(c.node) for c in group}
+        uses = group[0].uses
+        for node in ast.walk(fn):
+            if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+                raise Refused(f"`{name}` is declared global")
+            if isinstance(node, FUNCS + (ast.Lambda,)) and node is not fn and any(
+                    isinstance(n, ast.Name) and n.id == name for n in ast.walk(node)):
+                raise Refused(f"a nested function uses `{name}`")
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            parent = parents.get(node)
+            if isinstance(node.ctx, ast.Store):
+                if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and (
+                        id(parent.value) in mine or _is_none(parent.value)):
+                    continue
+                raise Refused(f"`{name}` also holds other values")
+            if isinstance(node.ctx, ast.Del):
+                raise Refused(f"`{name}` is deleted")
+            if isinstance(parent, ast.Attribute) and parent.value is node:
+                attribute_use(parent, parents, False, uses)
+            elif isinstance(parent, ast.Compare) and all(isinstance(o, (ast.Is, ast.IsNot)) for o in parent.ops) \
+                    and all(_is_none(c) for c in [parent.left, *parent.comparators] if c is not node):
+                continue
+            else:
+                raise Refused(f"its response `{name}` is used whole (returned, passed on or "
+                              "tested for truth), where requests' type may be expected")
+        for call in group[1:]:
+            call.uses = uses
+
+    def _stream_uses(self, call: _Call, fn, parents) -> None:
+        item = parents.get(call.node)
+        with_ = parents.get(item)
+        if not (isinstance(item, ast.withitem) and isinstance(with_, ast.With) and len(with_.items) == 1
+                and isinstance(item.optional_vars, ast.Name)):
+            raise Refused("its streamed response is not used inside one `with` block")
+        name = item.optional_vars.id
+        inside = {id(n) for stmt in with_.body for n in ast.walk(stmt)}
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Name) and node.id == name) or node is item.optional_vars:
+                continue
+            if id(node) not in inside or not isinstance(node.ctx, ast.Load):
+                raise Refused(f"its streamed response `{name}` is used after its `with` block")
+            parent = parents.get(node)
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                raise Refused(f"its streamed response `{name}` is used whole")
+            if call.kind in ("hmodule", "hclient"):
+                stream_use(parent, parents, call.uses)
+            elif parent.attr in ("iter_content", "iter_lines"):
+                loop = parents.get(parents.get(parent))
+                if not isinstance(loop, ast.For):
+                    raise Refused(f"its `{parent.attr}()` is used other than as a `for` loop's iterable")
+                stream_loop(loop, parent, fn, parents, call.uses)
+            else:
+                attribute_use(parent, parents, True, call.uses)
+        call.name = name
+
+    def _check_sessions(self, fn, calls: dict, parents) -> None:
+        sessions: dict[int, list[_Call]] = {}
+        for call in calls.values():
+            if call.session is not None:
+                sessions.setdefault(id(call.session), []).append(call)
+        for group in sessions.values():
+            with_ = group[0].session
+            name = with_.items[0].optional_vars.id
+            mine = {id(c.node.func) for c in group}
+            try:
+                for node in ast.walk(fn):
+                    if not (isinstance(node, ast.Name) and node.id == name) or node is with_.items[0].optional_vars:
+                        continue
+                    parent = parents.get(node)
+                    if not any(up is with_ for up in _ancestors(node, parents)):
+                        raise Refused(f"the session `{name}` is used after its `with` block")
+                    if id(parent) in mine:
+                        continue
+                    state = _SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
+                    if not (isinstance(parent, ast.Attribute) and parent.attr in state):
+                        raise Refused(f"the session `{name}` is used in a way an httpx client "
+                                      "does not follow (passed on, or settings httpx takes "
+                                      "only when it is made)")
+                prefix = _SESSION if group[0].kind == "session" else "httpx.Client."
+                missing = [r for r in self.by_node.values() if r.name.startswith(prefix)
+                           and id(r) not in calls and _within(r.node, with_)]
+                if missing:
+                    raise Refused(f"another call on the session `{name}` cannot be swapped")
+            except Refused as exc:
+                self._refuse(calls, group, str(exc))
+
+    def _check_clauses(self, calls: dict, raws: list[RawFinding], fn, record: bool = False) -> None:
+        """Refuses the calls no `except` clause around them can keep catching; with ``record``,
+        plans the new clauses (once the calls are settled)."""
+        requestish = [r for r in raws if r.name.startswith("requests.")]
+        for node in ast.walk(fn):
+            if not isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+                continue
+            body = {id(n) for stmt in node.body for n in ast.walk(stmt)}
+            inside = [c for c in calls.values() if id(c.node) in body and c.kind in ("module", "session")]
+            if not inside:
+                continue
+            try:
+                handlers = [h for h in node.handlers if catches_requests_errors(h, self.resolve)]
+                if handlers and type(node) is not ast.Try:
+                    raise Refused("an `except*` around it catches requests' errors")
+                if handlers and any(id(r.node) in body and id(r) not in calls for r in requestish):
+                    raise Refused("an `except` around it also catches another requests call's "
+                                  "errors, and that call stays")
+                reads_json = any(id(j) in body for c in inside for j in c.uses.reads_json)
+                streams = any(c.request.stream for c in inside)
+                for handler in node.handlers:
+                    twins = twin_clause(handler, self.resolve, reads_json, streams)
+                    if twins is not None and record:
+                        self.plan.clauses[handler] = clause_text(twins, self.httpx)
+            except Refused as exc:
+                self._refuse(calls, inside, str(exc))
+
+    def _check_clients(self, calls: dict) -> None:
+        module = [c for c in calls.values() if c.kind == "module"]
+        settings = {tuple(sorted(c.request.client.items())) for c in module}
+        if len(settings) > 1:
+            self._refuse(calls, module, "its calls pass different client settings (`verify=`, "
+                                        "`cookies=`): one client cannot serve them")
+        for call in module + [c for c in calls.values() if c.kind == "session"]:
+            if call.uses.raises_status and call.request.follows is not True:
+                self._refuse(calls, [call], "it calls `raise_for_status()` on a response whose "
+                                            "redirects are not followed: httpx raises on 3xx")
+
+    # -- edits --------------------------------------------------------------------------------
+
+    def _emit(self, fn, calls: dict, parents) -> None:
+        clients = {}  # kind -> the name of the client opened for the module-level calls
+        for kind in ("module", "hmodule"):
+            group = [c for c in calls.values() if c.kind == kind]
+            if not group:
+                continue
+            wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif)
+            if wrap is None or clients:
+                self._refuse(calls, group, "its calls cannot share one client block (a `yield` "
+                                           "or another client's block is in the way)")
+                continue
+            clients[kind] = name = _fresh_name(fn, "client")
+            options = dict(group[0].request.client)
+            if kind == "module":
+                library = self.httpx
+                options.update({"follow_redirects": "True", "max_redirects": "30"})
+                if not all(c.request.has_timeout for c in group):
+                    options["timeout"] = "None"
+            else:
+                library = group[0].node.func.value.id
+            if options.get("verify", "True") == "True" and not {"cert", "trust_env"} & options.keys():
+                options["verify"] = CONTEXT
+                self.plan.context = library
+            args = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+            self.plan.wraps.append(Wrap(wrap[0], wrap[1], f"{library}.AsyncClient({args}) as {name}"))
+        for call in calls.values():
+            if call.kind in ("module", "hmodule"):
+                if call.kind not in clients:
+                    continue
+                receiver = clients[call.kind]
+            else:
+                receiver = call.node.func.value.id
+                ctx = call.session.items[0].context_expr
+                item = client_item(ctx, self.resolve, self.source, CONTEXT)
+                if item is None:
+                    item = (f"{self.httpx}.AsyncClient(follow_redirects=True, max_redirects=30, "
+                            f"timeout=None, verify={CONTEXT})")
+                if CONTEXT in item:
+                    self.plan.context = item.partition(".AsyncClient")[0]
+                self.plan.withs[call.session] = item
+            request = call.request
+            request.replace = {k: v.replace("{httpx}", self.httpx) for k, v in request.replace.items()}
+            self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream)
+            if request.stream:
+                self.plan.withs.setdefault(parents[parents[call.node]], None)
+            self.plan.exprs.update(call.uses.exprs)
+            self.plan.async_fors += [f for f in call.uses.async_fors if f not in self.plan.async_fors]
+            notes = list(request.notes) + list(call.uses.notes)
+            if call.kind in ("module", "session"):
+                if not request.has_timeout:
+                    notes.append(TIMEOUT_NOTE)
+                notes.append(ERRORS_NOTE.format(fn=fn.name))
+            else:
+                notes.append(SYNC_HTTPX_NOTE)
+            self.plan.notes[id(call.raw)] = list(dict.fromkeys(notes))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+def _own_nodes(fn: ast.AST):
+    """The nodes of a function's own body: nested functions and classes are theirs."""
+    stack = list(fn.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, FUNCS + (ast.ClassDef,)):
+            stack += [*node.decorator_list, *(getattr(node, "args", None) and _defaults(node.args) or [])]
+            continue
+        stack += list(ast.iter_child_nodes(node))
+
+
+def _defaults(args: ast.arguments) -> list[ast.expr]:
+    return [d for d in args.defaults + args.kw_defaults if d is not None]
+
+
+def _parents(fn: ast.AST) -> dict:
+    out = {}
+    for node in ast.walk(fn):
+        for child in ast.iter_child_nodes(node):
+            out[child] = node
+    return out
+
+
+def _ancestors(node, parents):
+    node = parents.get(node)
+    while node is not None:
+        yield node
+        node = parents.get(node)
+
+
+def _within(node: ast.AST, outer: ast.AST) -> bool:
+    return any(n is node for n in ast.walk(outer))
+
+
+def _statement(node: ast.AST, parents) -> ast.stmt:
+    while not isinstance(parents.get(node), (ast.Module,) + FUNCS) and not _in_block(node, parents):
+        node = parents[node]
+    return node
+
+
+def _in_block(node: ast.AST, parents) -> bool:
+    """Whether ``node`` is a statement of a block (a body, orelse, handler... list)."""
+    if not isinstance(node, ast.stmt):
+        return False
+    parent = parents.get(node)
+    return any(isinstance(v, list) and any(s is node for s in v) for v in vars(parent).values())
+
+
+def _is_none(node) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _hoistable(expr: ast.expr, fn: ast.AST) -> bool:
+    """Whether ``expr`` may be evaluated once before the calls: a literal, or a parameter the
+    coroutine never rebinds."""
+    if isinstance(expr, ast.Constant):
+        return True
+    if isinstance(expr, (ast.Dict, ast.Tuple, ast.List)):
+        return all(_hoistable(e, fn) for e in ast.iter_child_nodes(expr) if isinstance(e, ast.expr))
+    if isinstance(expr, ast.Name):
+        args = fn.args
+        params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        return expr.id in params and not any(
+            isinstance(n, ast.Name) and n.id == expr.id and not isinstance(n.ctx, ast.Load) for n in ast.walk(fn))
+    return False
+
+
+def _session_with(node: ast.Call, fn, parents, resolve, source) -> ast.With | None:
+    """The `with requests.Session() as s:` (or `with httpx.Client(...) as s:`) of this coroutine
+    that ``node`` (`s.get(...)`) is in."""
+    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
+    if not isinstance(receiver, ast.Name):
+        return None
+    for up in _ancestors(node, parents):
+        if isinstance(up, ast.With) and len(up.items) == 1:
+            item = up.items[0]
+            if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == receiver.id:
+                ctx = item.context_expr
+                if isinstance(ctx, ast.Call) and not ctx.args and not ctx.keywords and resolve(ctx.func) in _SESSIONS:
+                    return up
+                return up if client_item(ctx, resolve, source) else None
+        if up is fn:
+            break
+    return None
+
+
+def _run(fn, stmts: list[ast.stmt], parents, is_elif) -> tuple[ast.stmt, ast.stmt] | None:
+    """The first and last statement of the smallest run of one block that holds ``stmts`` (an
+    `elif` is part of its `if`: it has no block of its own to open a client in)."""
+    paths = []
+    for stmt in stmts:
+        path, node = [], stmt
+        while node is not fn:
+            parent = parents[node]
+            if _in_block(node, parents) and not is_elif(node):
+                block = next(v for v in vars(parent).values() if isinstance(v, list) and any(s is node for s in v))
+                path.append((id(block), block, next(i for i, s in enumerate(block) if s is node)))
+            node = parent
+        paths.append(path[::-1])
+    depth = 0
+    while len({p[depth][2] for p in paths}) == 1 and all(len(p) > depth + 1 for p in paths) \
+            and len({p[depth + 1][0] for p in paths}) == 1:
+        depth += 1
+    block = paths[0][depth][1]
+    first = min(p[depth][2] for p in paths)
+    last = max(p[depth][2] for p in paths)
+    run = block[first:last + 1]
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for s in run for n in _own_nodes_in(s)):
+        return None
+    return run[0], run[-1]
+
+
+def _own_nodes_in(stmt: ast.stmt):
+    """``stmt`` and its nodes, not those of functions and classes it defines."""
+    if isinstance(stmt, FUNCS + (ast.ClassDef,)):
+        return [stmt]
+    out, stack = [], [stmt]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if not isinstance(node, FUNCS + (ast.ClassDef, ast.Lambda)):
+            stack += list(ast.iter_child_nodes(node))
+    return out
+
+
+def _fresh_name(fn: ast.AST, base: str) -> str:
+    taken = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
+        a.arg for n in ast.walk(fn) if isinstance(n, ast.arg) for a in [n]}
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"http_{base}" if n == 2 else f"http_{base}{n - 1}"
+    return name
+
+
+def _caught_by_callers(tree: ast.Module, resolve) -> set[str]:
+    """Names of coroutines awaited inside a `try` whose `except` catches requests' errors (or
+    OSError): their errors must keep requests' types."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(catches_requests_errors(h, resolve) for h in node.handlers):
+            for stmt in node.body:
+                for n in ast.walk(stmt):
+                    if isinstance(n, ast.Await) and isinstance(n.value, ast.Call):
+                        func = n.value.func
+                        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                        if name:
+                            out.add(name)
+    return out
+
+
+def module_resolver(tree: ast.Module):
+    """A function from an expression to the dotted name it means under the module's imports:
+    `rq.get` -> `requests.get` after `import requests as rq`."""
+    names: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name.partition(".")[0]] = a.asname and a.name or a.name.partition(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+
+    def resolve(expr: ast.AST) -> str | None:
+        name = expr.id if isinstance(expr, ast.Name) else dotted(expr)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        full = names.get(head, head)
+        return f"{full}.{rest}" if rest else full
+
+    return resolve

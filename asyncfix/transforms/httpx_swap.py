@@ -1,0 +1,84 @@
+"""The `http` category's library swap: requests calls in coroutines become httpx.AsyncClient
+calls where behaviour is kept (`http_plan`), applied with LibCST (`http_rewrite`); the rest is
+left for the thread rewrite, with the reason."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from asyncfix.engine.source import Lines
+from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.http_plan import CONTEXT, HttpPlanner, module_resolver
+from asyncfix.transforms.http_rewrite import apply_plan
+from asyncfix.transforms.http_target import module_target
+from asyncfix.transforms.imports import header, import_insertion, imported_modules
+
+_CONTEXT_COMMENT = ("# One TLS context for the httpx clients below: each client would load the CA",
+                    "# bundle again, ~55 ms of CPU on the event loop.")
+THREAD_NOTE = "runs in a thread (its client kept): {reason}"
+NOT_REQUESTS = "asyncfix swaps only requests and sync httpx calls; this client stays, in a thread"
+
+
+@dataclass
+class Swap:
+    text: str  # "" when nothing was swapped
+    notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) swapped -> its notes
+    refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why it stays on requests
+
+
+def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chosen: str | None,
+         line_length: int, newline: str) -> Swap:
+    if not any(r.name.startswith(("requests.", "httpx.")) for r in raws):
+        return Swap("")
+    library, spelled, add_import = module_target(tree, chosen)
+
+    def source(expr: ast.AST) -> str:
+        return ast.get_source_segment(text, expr) or ast.unparse(expr)
+
+    def is_elif(stmt: ast.stmt) -> bool:
+        line = lines.line(stmt.lineno)
+        return isinstance(stmt, ast.If) and line[lines.char_col(stmt.lineno, stmt.col_offset):].startswith("elif")
+
+    plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif).run()
+    if not plan.calls:
+        return Swap("", refused=plan.refused)
+    new = apply_plan(text, plan, lines, line_length)
+    # The header (docstring, imports) keeps its lines in the new text: offsets by line number.
+    starts = Lines(new).starts
+    inserts = []  # (offset, order at that offset, text)
+    if add_import:
+        insertion = _beside_requests(tree, library) or import_insertion(tree, {library}, imported_modules(tree))
+        if insertion is not None:
+            inserts.append((starts[insertion[0] - 1], 0, insertion[1].replace("\n", newline)))
+    if plan.context and not _defines(tree, CONTEXT):
+        top = header(tree)
+        at = starts[top[-1].end_lineno] if top else 0
+        line = f"{CONTEXT} = {plan.context}.create_ssl_context()"
+        inserts.append((at, 1, newline + newline.join(_CONTEXT_COMMENT + (line,)) + newline))
+    for at, _, block in sorted(inserts, reverse=True):
+        new = new[:at] + block + new[at:]
+    return Swap(new, plan.notes, plan.refused)
+
+
+def _defines(tree: ast.Module, name: str) -> bool:
+    return any(isinstance(t, ast.Name) and t.id == name for s in tree.body if isinstance(s, ast.Assign)
+               for t in s.targets)
+
+
+def _beside_requests(tree: ast.Module, library: str) -> tuple[int, str] | None:
+    """In the third-party group, just before the module's own `import requests` (the header's
+    imports keep their lines: the swap edits only coroutines)."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import) and any(a.name == "requests" for a in stmt.names):
+            return stmt.lineno, f"import {library}\n"
+        if not isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Expr)):
+            break
+    return None
+
+
+def thread_note(raw: RawFinding, refused: dict[int, str]) -> str:
+    """What the reviewer of a thread-offloaded http call should know."""
+    if not raw.name.startswith(("requests.", "httpx.")):
+        return NOT_REQUESTS
+    return THREAD_NOTE.format(reason=refused.get(id(raw), "not swapped for httpx"))
