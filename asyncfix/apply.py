@@ -22,8 +22,8 @@ from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
 from asyncfix.transforms.backend import POOL, Backend
-from asyncfix.transforms.imports import (header, import_insertion, import_removals,
-                                         imported_modules, unused_by_rewrite)
+from asyncfix.transforms.imports import (header, import_insertion, imported_modules, removal_edits,
+                                         unused_by_rewrite)
 from asyncfix.transforms.httpx_swap import Swap, swap, thread_note
 from asyncfix.transforms.offload import ModuleOffloader
 
@@ -62,7 +62,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     http = [r for r in wanted if r.match.category.name == "http"]
     swapped = swap(text, tree, lines, http, http_client, line_length, newline) if http else Swap("")
     if swapped.text:
-        return Rewrite(swapped.text,
+        return Rewrite(_drop_unused(tree, swapped.text, path),
                        [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in http if id(r) in swapped.notes],
                        [to_finding(r, path, lines, "not rewritten yet") for r in wanted if id(r) not in swapped.notes],
                        before)
@@ -100,21 +100,22 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         line, lines_text = insertion
         offset = lines.starts[line - 1]
         edits.append((offset, offset, lines_text.replace("\n", newline)))
-    new = _apply_edits(text, edits)
-    try:  # imports the rewrite itself left unused go; the user's own unused imports stay
+    out.text = _drop_unused(tree, _apply_edits(text, edits), path)
+    return out
+
+
+def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
+    """``new`` without the imports the rewrite itself left unused; the user's own unused imports
+    stay."""
+    try:
         new_tree = parse(new, path)
     except SyntaxError:
-        out.text = new  # verification reports it
-        return out
+        return new  # verification reports it
     unused = unused_by_rewrite(tree, new_tree)
-    if unused:
-        starts = lines.starts
-        for stmt in import_removals(tree, unused):
-            if lines.line(stmt.lineno).strip().startswith(("import ", "from ")) and stmt.lineno == stmt.end_lineno:
-                edits.append((starts[stmt.lineno - 1], starts[stmt.lineno], ""))
-        new = _apply_edits(text, edits)
-    out.text = new
-    return out
+    if not unused:
+        return new
+    lines = Lines(new)
+    return _apply_edits(new, removal_edits(new_tree, unused, lines.line, lines.starts))
 
 
 def _thread_notes(raw, swapped: Swap) -> list[str]:

@@ -139,7 +139,9 @@ class _Apply(cst.CSTTransformer):
             leading = inner[0].leading_lines
             inner[0] = inner[0].with_changes(leading_lines=())
             block = _client_block(header, column, self.line_length)
-            body[index:last + 1] = [block.with_changes(body=cst.IndentedBlock(inner), leading_lines=leading)]
+            # the new block indents as the one it is in does (files indented by 2 or 13 exist)
+            inner_block = cst.IndentedBlock(inner, indent=updated.indent)
+            body[index:last + 1] = [block.with_changes(body=inner_block, leading_lines=leading)]
         return updated.with_changes(body=body)
 
 

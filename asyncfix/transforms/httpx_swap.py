@@ -52,13 +52,26 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
         if insertion is not None:
             inserts.append((starts[insertion[0] - 1], 0, insertion[1].replace("\n", newline)))
     if plan.context and not _defines(tree, CONTEXT):
-        top = header(tree)
-        at = starts[top[-1].end_lineno] if top else 0
+        anchor = _import_block_end(tree, plan.context)
+        at = starts[anchor] if anchor else 0
         line = f"{CONTEXT} = {plan.context}.create_ssl_context()"
         inserts.append((at, 1, newline + newline.join(_CONTEXT_COMMENT + (line,)) + newline))
     for at, _, block in sorted(inserts, reverse=True):
         new = new[:at] + block + new[at:]
     return Swap(new, plan.notes, plan.refused)
+
+
+def _import_block_end(tree: ast.Module, library: str) -> int:
+    """The last line of the run of top-level imports that imports ``library`` (or `requests`,
+    which the new import joins): the shared context must come after both."""
+    body = tree.body
+    for index, stmt in enumerate(body):
+        if isinstance(stmt, ast.Import) and any(a.name in (library, "requests") for a in stmt.names):
+            while index + 1 < len(body) and isinstance(body[index + 1], (ast.Import, ast.ImportFrom)):
+                index += 1
+            return body[index].end_lineno
+    top = header(tree)
+    return top[-1].end_lineno if top else 0
 
 
 def _defines(tree: ast.Module, name: str) -> bool:

@@ -55,6 +55,10 @@ def imported_modules(tree: ast.Module) -> set[str]:
     return out
 
 
+def _binding(alias: ast.alias) -> str:
+    return (alias.asname or alias.name).partition(".")[0]
+
+
 def unused_by_rewrite(old: ast.Module, new: ast.Module) -> set[str]:
     """Names imported at module level that the old code used and the new code no longer does:
     the rewrite made them unused (`import time` once every `time.sleep` became async)."""
@@ -66,22 +70,29 @@ def unused_by_rewrite(old: ast.Module, new: ast.Module) -> set[str]:
         return counts
 
     before, after = uses(old), uses(new)
-    imported = set()
-    for stmt in new.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and len(stmt.names) == 1:
-            alias = stmt.names[0]
-            if alias.name != "*":
-                imported.add((alias.asname or alias.name).partition(".")[0])
+    imported = {_binding(a) for stmt in new.body if isinstance(stmt, (ast.Import, ast.ImportFrom))
+                for a in stmt.names if a.name != "*"}
     return {name for name in imported if before.get(name) and not after.get(name)}
 
 
-def import_removals(tree: ast.Module, names: set[str]) -> list[ast.stmt]:
-    """The single-name module-level import statements binding ``names`` (a statement importing
-    several names is left alone: the rewrite never needs to split one)."""
+def removal_edits(tree: ast.Module, names: set[str], line_of, starts: list[int]) -> list[tuple[int, int, str]]:
+    """Edits (offsets into the text ``tree`` was parsed from) that drop ``names`` from the
+    module-level one-line import statements binding them: the line goes when nothing is left,
+    else the statement keeps its other names (`import discord, requests` -> `import discord`)."""
     out = []
     for stmt in tree.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)) and len(stmt.names) == 1:
-            alias = stmt.names[0]
-            if (alias.asname or alias.name).partition(".")[0] in names:
-                out.append(stmt)
+        if not isinstance(stmt, (ast.Import, ast.ImportFrom)) or stmt.lineno != stmt.end_lineno:
+            continue
+        keep = [a for a in stmt.names if a.name == "*" or _binding(a) not in names]
+        line = line_of(stmt.lineno)
+        span = line.encode("utf-8")[stmt.col_offset:stmt.end_col_offset].decode("utf-8", "replace")
+        rest = line.encode("utf-8")[stmt.end_col_offset:].decode("utf-8", "replace").strip()
+        if len(keep) == len(stmt.names) or stmt.col_offset or (rest and not rest.startswith("#")):
+            continue  # not alone on its line (`import os; import time`): left as it is
+        start = starts[stmt.lineno - 1]
+        if not keep:
+            out.append((start, starts[stmt.lineno], ""))
+        else:
+            kept = type(stmt)(**{**vars(stmt), "names": keep})
+            out.append((start, start + len(span), ast.unparse(kept)))
     return out
