@@ -29,6 +29,8 @@ _MODULE = "requests."
 _SESSION = "requests.Session."
 ERRORS_NOTE = ("errors raised out of `{fn}` are httpx's now (`httpx.HTTPError` and kin, not "
                "`requests.RequestException`/`OSError`): check its callers' `except` clauses")
+HEADERS_NOTE = ("httpx sends its own default headers (`User-Agent: python-httpx/...`), where a "
+                "server or a test may expect requests'")
 SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, responses and "
                    "exceptions")
 # Every client made verifies TLS with this one context: httpx builds one per client otherwise,
@@ -55,6 +57,39 @@ class Wrap:
 
 
 @dataclass
+class Held:
+    """A session or client the coroutine makes and closes: a `with` block, or `s = Session()`
+    and later `s.close()` (after the statements it serves, or in their `try`'s `finally`)."""
+
+    name: str
+    ctx: ast.expr  # the constructor call
+    owner: ast.stmt  # the `with`, or the assignment
+    body: list[ast.stmt]  # the statements it serves
+    end: ast.stmt | None = None  # the `s.close()` statement, or the `try` whose `finally` has it
+
+    def holds(self, node: ast.AST, parents: dict) -> bool:
+        """Whether a use of the name at ``node`` is the session's own: inside its statements,
+        its binding, or its closing."""
+        ups = [node, *_ancestors(node, parents)]
+        if self.end is None:
+            return any(up is self.owner for up in ups)
+        if any(up is self.owner or up is self.end and not isinstance(self.end, ast.Try) for up in ups):
+            return True
+        if isinstance(self.end, ast.Try) and any(up in self.end.finalbody for up in ups):
+            return True
+        return any(any(up is stmt for up in ups) for stmt in self.body)
+
+
+@dataclass
+class SessionBlock:
+    """`s = requests.Session()` ... `s.close()` -> `async with <header>:` over what it serves."""
+
+    owner: ast.stmt
+    end: ast.stmt
+    header: str
+
+
+@dataclass
 class HttpPlan:
     calls: dict[ast.Call, CallEdit] = field(default_factory=dict)
     exprs: dict[ast.AST, str] = field(default_factory=dict)
@@ -62,6 +97,7 @@ class HttpPlan:
     withs: dict[ast.With, str | None] = field(default_factory=dict)  # -> new item text, or None
     clauses: dict[ast.ExceptHandler, str] = field(default_factory=dict)  # -> its new class(es)
     wraps: list[Wrap] = field(default_factory=list)
+    blocks: list[SessionBlock] = field(default_factory=list)
     notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) -> notes of its change
     context: str | None = None  # the library whose shared TLS context the clients use
     refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why not swapped
@@ -76,7 +112,7 @@ class _Call:
     stmt: ast.stmt  # the coroutine's statement that holds it
     uses: Uses = field(default_factory=Uses)
     name: str | None = None  # the local its response is bound to
-    session: ast.With | None = None
+    session: Held | None = None
 
 
 class HttpPlanner:
@@ -139,14 +175,15 @@ class HttpPlanner:
         node = raw.node
         if not isinstance(node, ast.Call):
             return None
-        if raw.name.startswith(_SESSION):
-            kind, verb = "session", raw.name[len(_SESSION):]
-        elif raw.name.startswith(_MODULE) and raw.name.count(".") == 1:
-            kind, verb = "module", raw.name[len(_MODULE):]
-        elif raw.name.startswith("httpx.Client."):
-            kind, verb = "hclient", raw.name[len("httpx.Client."):]
-        elif raw.name.startswith("httpx.") and raw.name.count(".") == 1:
-            kind, verb = "hmodule", raw.name[len("httpx."):]
+        name = "httpx." + raw.name[len("httpx2."):] if raw.name.startswith("httpx2.") else raw.name
+        if name.startswith(_SESSION):
+            kind, verb = "session", name[len(_SESSION):]
+        elif name.startswith(_MODULE) and name.count(".") == 1:
+            kind, verb = "module", name[len(_MODULE):]
+        elif name.startswith("httpx.Client."):
+            kind, verb = "hclient", name[len("httpx.Client."):]
+        elif name.startswith("httpx.") and name.count(".") == 1:
+            kind, verb = "hmodule", name[len("httpx."):]
         else:
             return None
         if verb not in (VERBS if kind in ("module", "session") else HTTPX_VERBS):
@@ -262,19 +299,19 @@ class HttpPlanner:
         sessions: dict[int, list[_Call]] = {}
         for call in calls.values():
             if call.session is not None:
-                sessions.setdefault(id(call.session), []).append(call)
+                sessions.setdefault(id(call.session.owner), []).append(call)
         for group in sessions.values():
-            with_ = group[0].session
-            name = with_.items[0].optional_vars.id
+            held = group[0].session
+            name = held.name
             mine = {id(c.node.func) for c in group}
             try:
                 for node in ast.walk(fn):
-                    if not (isinstance(node, ast.Name) and node.id == name) or node is with_.items[0].optional_vars:
+                    if not (isinstance(node, ast.Name) and node.id == name):
                         continue
                     parent = parents.get(node)
-                    if not any(up is with_ for up in _ancestors(node, parents)):
+                    if not held.holds(node, parents):
                         raise Refused(f"the session `{name}` is used after its `with` block")
-                    if id(parent) in mine:
+                    if id(parent) in mine or _is_binding(node, held, parents):
                         continue
                     state = _SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
                     if not (isinstance(parent, ast.Attribute) and parent.attr in state):
@@ -283,7 +320,7 @@ class HttpPlanner:
                                       "only when it is made)")
                 prefix = _SESSION if group[0].kind == "session" else "httpx.Client."
                 missing = [r for r in self.by_node.values() if r.name.startswith(prefix)
-                           and id(r) not in calls and _within(r.node, with_)]
+                           and id(r) not in calls and held.holds(r.node, parents)]
                 if missing:
                     raise Refused(f"another call on the session `{name}` cannot be swapped")
             except Refused as exc:
@@ -336,9 +373,11 @@ class HttpPlanner:
             if not group:
                 continue
             wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif)
+            if kind == "hmodule" and len({c.node.func.value.id for c in group}) > 1:
+                wrap = None  # httpx and httpx2 calls: one client cannot be both
             if wrap is None or clients:
-                self._refuse(calls, group, "its calls cannot share one client block (a `yield` "
-                                           "or another client's block is in the way)")
+                self._refuse(calls, group, "its calls cannot share one client block (a `yield`, "
+                                           "another client's block, or two libraries)")
                 continue
             clients[kind] = name = _fresh_name(fn, "client")
             options = dict(group[0].request.client)
@@ -361,14 +400,18 @@ class HttpPlanner:
                 receiver = clients[call.kind]
             else:
                 receiver = call.node.func.value.id
-                ctx = call.session.items[0].context_expr
+                ctx = call.session.ctx
                 item = client_item(ctx, self.resolve, self.source, CONTEXT)
                 if item is None:
                     item = (f"{self.httpx}.AsyncClient(follow_redirects=True, max_redirects=30, "
                             f"timeout=None, verify={CONTEXT})")
                 if CONTEXT in item:
                     self.plan.context = item.partition(".AsyncClient")[0]
-                self.plan.withs[call.session] = item
+                held = call.session
+                if held.end is None:
+                    self.plan.withs[held.owner] = item
+                elif not any(b.owner is held.owner for b in self.plan.blocks):
+                    self.plan.blocks.append(SessionBlock(held.owner, held.end, f"{item} as {held.name}"))
             request = call.request
             request.replace = {k: v.replace("{httpx}", self.httpx) for k, v in request.replace.items()}
             self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream)
@@ -381,6 +424,7 @@ class HttpPlanner:
                 if not request.has_timeout:
                     notes.append(TIMEOUT_NOTE)
                 notes.append(ERRORS_NOTE.format(fn=fn.name))
+                notes.append(HEADERS_NOTE)
             else:
                 notes.append(SYNC_HTTPX_NOTE)
             self.plan.notes[id(call.raw)] = list(dict.fromkeys(notes))
@@ -456,23 +500,67 @@ def _hoistable(expr: ast.expr, fn: ast.AST) -> bool:
     return False
 
 
-def _session_with(node: ast.Call, fn, parents, resolve, source) -> ast.With | None:
-    """The `with requests.Session() as s:` (or `with httpx.Client(...) as s:`) of this coroutine
-    that ``node`` (`s.get(...)`) is in."""
+def _session_with(node: ast.Call, fn, parents, resolve, source) -> Held | None:
+    """Where the session (or httpx client) that ``node`` (`s.get(...)`) calls was made and is
+    closed, if the coroutine does both: `with requests.Session() as s:`, or `s =
+    requests.Session()` and, in the same block, `s.close()` after the call or in the `finally`
+    of the `try` that holds it."""
     receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
     if not isinstance(receiver, ast.Name):
         return None
+    name = receiver.id
+
+    def made_here(ctx) -> bool:
+        return isinstance(ctx, ast.Call) and ((not ctx.args and not ctx.keywords and resolve(ctx.func) in _SESSIONS)
+                                              or client_item(ctx, resolve, source) is not None)
+
     for up in _ancestors(node, parents):
-        if isinstance(up, ast.With) and len(up.items) == 1:
-            item = up.items[0]
-            if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == receiver.id:
-                ctx = item.context_expr
-                if isinstance(ctx, ast.Call) and not ctx.args and not ctx.keywords and resolve(ctx.func) in _SESSIONS:
-                    return up
-                return up if client_item(ctx, resolve, source) else None
         if up is fn:
             break
+        if isinstance(up, ast.With) and len(up.items) == 1:
+            item = up.items[0]
+            if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name:
+                return Held(name, item.context_expr, up, up.body) if made_here(item.context_expr) else None
+        if not _in_block(up, parents):
+            continue
+        block = next(v for v in vars(parents[up]).values() if isinstance(v, list) and any(x is up for x in v))
+        index = next(i for i, x in enumerate(block) if x is up)
+        made = [i for i in range(index) if _assigns(block[i], name)]
+        if not made:
+            continue
+        owner = block[made[-1]]
+        if not made_here(owner.value):
+            return None
+        if isinstance(up, ast.Try) and made[-1] == index - 1 and not up.handlers and not up.orelse \
+                and len(up.finalbody) == 1 and _closes(up.finalbody[0], name) and any(
+                    any(n is node for n in ast.walk(stmt)) for stmt in up.body):
+            return Held(name, owner.value, owner, up.body, up)
+        ends = [i for i in range(index + 1, len(block)) if _closes(block[i], name)]
+        if ends:
+            return Held(name, owner.value, owner, block[made[-1] + 1:ends[0]], block[ends[0]])
+        return None
     return None
+
+
+def _assigns(stmt: ast.stmt, name: str) -> bool:
+    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+        and stmt.targets[0].id == name
+
+
+def _closes(stmt: ast.stmt, name: str) -> bool:
+    """`s.close()` as a statement."""
+    call = stmt.value if isinstance(stmt, ast.Expr) else None
+    return isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Attribute) \
+        and call.func.attr == "close" and isinstance(call.func.value, ast.Name) and call.func.value.id == name
+
+
+def _is_binding(node: ast.Name, held: Held, parents) -> bool:
+    """The name where the session is bound or closed, which the rewrite replaces."""
+    if held.end is None:
+        return node is held.owner.items[0].optional_vars
+    return node is held.owner.targets[0] or any(node is n for n in ast.walk(held.end)
+                                                if not isinstance(held.end, ast.Try)) or (
+        isinstance(held.end, ast.Try) and any(node is n for s in held.end.finalbody for n in ast.walk(s)))
 
 
 def _run(fn, stmts: list[ast.stmt], parents, is_elif) -> tuple[ast.stmt, ast.stmt] | None:

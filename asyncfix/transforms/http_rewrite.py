@@ -50,6 +50,7 @@ class _Apply(cst.CSTTransformer):
         self.withs = {_start(lines, n): t for n, t in plan.withs.items()}
         self.clauses = {_start(lines, n): t for n, t in plan.clauses.items()}
         self.wraps = {_first_line(w.first): (_first_line(w.last), w.header) for w in plan.wraps}
+        self.blocks = {_first_line(b.owner): (_first_line(b.end), b.header) for b in plan.blocks}
 
     def _key(self, node: cst.CSTNode, end: bool = True) -> tuple[int, int]:
         where = self.get_metadata(PositionProvider, node)
@@ -142,6 +143,27 @@ class _Apply(cst.CSTTransformer):
             # the new block indents as the one it is in does (files indented by 2 or 13 exist)
             inner_block = cst.IndentedBlock(inner, indent=updated.indent)
             body[index:last + 1] = [block.with_changes(body=inner_block, leading_lines=leading)]
+        return self._session_blocks(original, updated.with_changes(body=body))
+
+    def _session_blocks(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        """`s = Session()`, what it serves, `s.close()` (or a `try` closing it in `finally`)
+        become `async with ... as s:` over what it serves."""
+        body = list(updated.body)
+        starts = [self._key(s, end=False) for s in original.body]
+        for index in range(len(body) - 1, -1, -1):
+            line, column = starts[index]
+            if line not in self.blocks:
+                continue
+            end_line, header = self.blocks[line]
+            end = next(i for i in range(index + 1, len(body)) if starts[i][0] == end_line)
+            if isinstance(body[end], cst.Try):
+                inner, indent = list(body[end].body.body), body[end].body.indent
+            else:
+                inner, indent = body[index + 1:end], updated.indent
+            block = _client_block(header, column, self.line_length)
+            new = block.with_changes(body=cst.IndentedBlock(inner, indent=indent),
+                                     leading_lines=body[index].leading_lines)
+            body[index:end + 1] = [new]
         return updated.with_changes(body=body)
 
 

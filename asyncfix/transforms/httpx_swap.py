@@ -16,6 +16,7 @@ from asyncfix.transforms.imports import header, import_insertion, imported_modul
 
 _CONTEXT_COMMENT = ("# One TLS context for the httpx clients below: each client would load the CA",
                     "# bundle again, ~55 ms of CPU on the event loop.")
+_SWAPPED = ("requests.", "httpx.", "httpx2.")
 THREAD_NOTE = "runs in a thread (its client kept): {reason}"
 NOT_REQUESTS = "asyncfix swaps only requests and sync httpx calls; this client stays, in a thread"
 
@@ -29,7 +30,7 @@ class Swap:
 
 def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chosen: str | None,
          line_length: int, newline: str) -> Swap:
-    if not any(r.name.startswith(("requests.", "httpx.")) for r in raws):
+    if not any(r.name.startswith(_SWAPPED) for r in raws):
         return Swap("")
     library, spelled, add_import = module_target(tree, chosen)
 
@@ -92,6 +93,6 @@ def _beside_requests(tree: ast.Module, library: str) -> tuple[int, str] | None:
 
 def thread_note(raw: RawFinding, refused: dict[int, str]) -> str:
     """What the reviewer of a thread-offloaded http call should know."""
-    if not raw.name.startswith(("requests.", "httpx.")):
+    if not raw.name.startswith(_SWAPPED):
         return NOT_REQUESTS
     return THREAD_NOTE.format(reason=refused.get(id(raw), "not swapped for httpx"))
