@@ -22,13 +22,25 @@ CATEGORY = Category(
         example="async def fetch(url: str):\n"
         "    r = requests.get(url)\n"
         "    return r.json()",
-        instead="Use `httpx.AsyncClient` (or `httpx2`, whichever the project depends on): "
-        "`async with httpx.AsyncClient(follow_redirects=True, timeout=None) as client: "
-        "r = await client.get(url)`; or run the request in a thread with `asyncio.to_thread`.",
-        fix_safety="Not rewritten yet (the requests -> httpx.AsyncClient rewrite is planned). "
-        "Unsafe without care: httpx does not follow redirects by default, has a 5 s "
-        "default timeout, no `.ok`, and different exceptions; the rewrite keeps requests' "
-        "behaviour explicitly and leaves sessions created outside the coroutine alone.",
+        instead="`httpx.AsyncClient` (or `httpx2`, whichever the project depends on), with "
+        "requests' behaviour spelled out: `async with httpx.AsyncClient(follow_redirects=True, "
+        "max_redirects=30, timeout=None) as client: r = await client.get(url)`; `not r.is_error` "
+        "for `r.ok`, httpx's exceptions in the `except` clauses. Where that changes behaviour, "
+        "run the request in a thread with `asyncio.to_thread`.",
+        fix_safety="Safe where applied, with notes. `apply` swaps a requests call for httpx only "
+        "where everything around it reads the same: the keywords (`allow_redirects`, `data=` "
+        "text, `auth` tuples), the response's uses (`ok`, `reason`, `url`, `raise_for_status()` "
+        "with redirects followed, streams read in one `with`), the `except` clauses around it "
+        "(mapped to httpx's classes) and the callers in the module. It keeps requests' "
+        "redirects (followed, 30 at most) and its missing timeout, and gives every client one "
+        "TLS context. It leaves on requests, in a thread, a response that leaves the coroutine, "
+        "a session made outside it (an AsyncClient is bound to one loop), `except OSError`/"
+        "`ValueError` around the call, custom auth, hooks, files, prepared requests, and "
+        "`data=` of unknown type; sync httpx becomes its AsyncClient (same defaults and "
+        "errors); urllib, urllib3 and http.client run in a thread. Each change carries notes "
+        "for its reviewer (`apply --diff`): JSON bodies are serialised compactly, default "
+        "headers are httpx's, errors leaving the coroutine are httpx's, a finite timeout is "
+        "advised.",
         imports="import requests",
     ),
     rules=(
