@@ -10,6 +10,7 @@ import pytest
 
 from asyncfix.apply import checked_rewrite
 from asyncfix.transforms.http_target import module_target, project_target
+from tests.http_server import http_server  # noqa: F401 - the server fixture
 
 CONTEXT = """\
 # One TLS context for the httpx clients below: each client would load the CA
@@ -252,3 +253,50 @@ def test_no_http_finding_is_left_in_the_fixtures(catalog):
         assert not left, (path, left)
         swapped += (result.text or "").count(".AsyncClient(")
     assert swapped >= 10
+
+
+URLOPEN_PROGRAM = '''\
+import json
+import urllib.request
+
+API = "{url}"
+
+
+async def main():
+    with urllib.request.urlopen(f"{{API}}/json", timeout=10) as resp:
+        first = resp.status, json.loads(resp.read()), resp.headers.get("content-type")
+    second = urllib.request.urlopen(API + "/redirect/2")
+    body = urllib.request.urlopen("{url}/text").read().decode("utf-8")
+    try:
+        urllib.request.urlopen(API + "/status/503")
+        status = None
+    except Exception as exc:
+        status = type(exc).__name__ in ("HTTPError", "HTTPStatusError")
+    return first, second.getcode(), second.geturl().endswith("/json"), second.reason, body, status
+'''
+
+
+def test_urlopen_swapped_keeps_results_and_frees_the_loop(http_server, catalog, tmp_path):  # noqa: F811
+    """The URL must be known to be http(s) (urlopen also opens file: and data: URLs), so the
+    server's address is written into the program, as a module constant would be."""
+    import asyncio
+    import importlib.util
+
+    from tests.test_http_behaviour import _with_lag
+
+    source = URLOPEN_PROGRAM.format(url=http_server.url)
+    rewritten = checked_rewrite(source, "prog.py", catalog, {"http"}).text
+    assert rewritten.count("AsyncClient(") == 2 and "urllib" not in rewritten  # the `with`; the others share one
+    out = {}
+    for name, text in (("before", source), ("after", rewritten)):
+        path = tmp_path / f"{name}.py"
+        path.write_text(text)
+        spec = importlib.util.spec_from_file_location(f"urlopen_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        asyncio.run(module.main())  # warm: first-use imports
+        with http_server.delayed(0.3):
+            out[name] = asyncio.run(_with_lag(module.main))
+    (before, lag_before), (after, lag_after) = out["before"], out["after"]
+    assert after == before and before[-1] is True
+    assert lag_before >= 0.25 and lag_after < 0.1, (lag_before, lag_after)

@@ -49,7 +49,7 @@ def catches_requests_errors(handler: ast.ExceptHandler, resolve) -> bool:
     """Whether the clause catches requests' errors by name or as OSError/ValueError."""
     for typ in handled_types(handler):
         name = resolve(typ)
-        if requests_exception(name) or name in _BUILTINS:
+        if requests_exception(name) or name in _BUILTINS or (name or "").startswith("urllib.error."):
             return True
     return False
 

@@ -21,6 +21,7 @@ from asyncfix.engine.resolve import dotted
 from asyncfix.transforms.http_kwargs import VERBS, Refused, Request, TIMEOUT_NOTE, request_for
 from asyncfix.transforms.http_sync_httpx import CLIENT_STATE, client_item, httpx_request, stream_use
 from asyncfix.transforms.http_sync_httpx import VERBS as HTTPX_VERBS
+from asyncfix.transforms.http_urlopen import NAME as URLOPEN, NOTE as URLOPEN_NOTE, module_strings, response_use, urlopen_request
 from asyncfix.transforms.http_uses import Uses, attribute_use, stream_loop
 
 _SESSIONS = ("requests.Session", "requests.session", "requests.sessions.Session")
@@ -31,6 +32,7 @@ ERRORS_NOTE = ("errors raised out of `{fn}` are httpx's now (`httpx.HTTPError` a
                "`requests.RequestException`/`OSError`): check its callers' `except` clauses")
 HEADERS_NOTE = ("httpx sends its own default headers (`User-Agent: python-httpx/...`), where a "
                 "server or a test may expect requests'")
+_MAX_REDIRECTS = {"module": "30", "urlopen": "10"}  # requests' default, urllib's
 SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, responses and "
                    "exceptions")
 # Every client made verifies TLS with this one context: httpx builds one per client otherwise,
@@ -45,6 +47,7 @@ class CallEdit:
     receiver: str  # the client variable the request goes through
     request: Request
     awaited: bool = True  # False for `client.stream(...)` in an `async with` header
+    checked: bool = False  # `.raise_for_status()` after it (urlopen raised on non-2xx)
 
 
 @dataclass
@@ -98,6 +101,7 @@ class HttpPlan:
     clauses: dict[ast.ExceptHandler, str] = field(default_factory=dict)  # -> its new class(es)
     wraps: list[Wrap] = field(default_factory=list)
     blocks: list[SessionBlock] = field(default_factory=list)
+    prepend: dict[ast.With, str] = field(default_factory=dict)  # a first statement for the block
     notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) -> notes of its change
     context: str | None = None  # the library whose shared TLS context the clients use
     refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why not swapped
@@ -107,12 +111,14 @@ class HttpPlan:
 class _Call:
     raw: RawFinding
     node: ast.Call
-    kind: str  # "module", "session" (requests); "hmodule", "hclient" (sync httpx)
+    kind: str  # "module", "session" (requests); "hmodule", "hclient" (sync httpx); "urlopen"
     request: Request
     stmt: ast.stmt  # the coroutine's statement that holds it
     uses: Uses = field(default_factory=Uses)
     name: str | None = None  # the local its response is bound to
     session: Held | None = None
+    opened: ast.With | None = None  # urlopen's `with urlopen(u) as resp:`
+    reads: list = field(default_factory=list)  # urlopen's `resp.read()` calls
 
 
 class HttpPlanner:
@@ -126,6 +132,7 @@ class HttpPlanner:
         self.by_node = {id(r.node): r for r in raws}
         self.plan = HttpPlan()
         self.escaping = _caught_by_callers(tree, resolve)
+        self.strings: dict[str, str] | None = None  # the module's constant strings, when needed
 
     def run(self) -> HttpPlan:
         for fn in ast.walk(self.tree):
@@ -184,9 +191,11 @@ class HttpPlanner:
             kind, verb = "hclient", name[len("httpx.Client."):]
         elif name.startswith("httpx.") and name.count(".") == 1:
             kind, verb = "hmodule", name[len("httpx."):]
+        elif name == URLOPEN:
+            kind, verb = "urlopen", "get"
         else:
             return None
-        if verb not in (VERBS if kind in ("module", "session") else HTTPX_VERBS):
+        if verb not in (VERBS if kind in ("module", "session", "urlopen") else HTTPX_VERBS):
             raise Refused(f"`{verb}` has no httpx.AsyncClient counterpart here")
         for up in _ancestors(node, parents):
             if up is fn:
@@ -194,7 +203,11 @@ class HttpPlanner:
             if isinstance(up, (ast.Lambda, ast.GeneratorExp) + FUNCS):
                 raise Refused("it runs in a lambda or generator expression, where `await` cannot go")
         hoistable = lambda e: _hoistable(e, fn)  # noqa: E731
-        if kind in ("module", "session"):
+        if kind == "urlopen":
+            if self.strings is None:
+                self.strings = module_strings(self.tree)
+            request = urlopen_request(node, self.strings)
+        elif kind in ("module", "session"):
             request = request_for(node, verb, self.resolve, self.source, hoistable, kind == "session")
         else:
             if kind == "hmodule" and not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)):
@@ -213,7 +226,9 @@ class HttpPlanner:
             call.uses = Uses()
             parent = parents.get(call.node)
             try:
-                if call.request.stream:
+                if call.kind == "urlopen":
+                    self._urlopen_uses(call, fn, parents)
+                elif call.request.stream:
                     self._stream_uses(call, fn, parents)
                 elif call.kind in ("hmodule", "hclient"):
                     continue  # the same httpx.Response either way
@@ -267,6 +282,36 @@ class HttpPlanner:
                               "tested for truth), where requests' type may be expected")
         for call in group[1:]:
             call.uses = uses
+
+    def _urlopen_uses(self, call: _Call, fn, parents) -> None:
+        """The response of `urlopen(...)`, read inside its `with`, bound to a name, or read at once."""
+        call.reads = []
+        parent = parents.get(call.node)
+        if isinstance(parent, ast.Attribute) and parent.value is call.node:
+            response_use(parent, parents, call.uses, call.reads)
+            return
+        if isinstance(parent, ast.Expr):
+            return  # made for its effect (or its error) alone
+        if isinstance(parent, ast.withitem):
+            with_ = parents.get(parent)
+            if len(with_.items) != 1 or not isinstance(parent.optional_vars, ast.Name):
+                raise Refused("its `with` holds more than the response")
+            call.opened, target = with_, parent.optional_vars
+            scope = {id(n) for stmt in with_.body for n in ast.walk(stmt)}
+        elif isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            target, scope = parent.targets[0], None
+        else:
+            raise Refused("its response leaves the coroutine, where urlopen's type may be expected")
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Name) and node.id == target.id) or node is target:
+                continue
+            use = parents.get(node)
+            if isinstance(node.ctx, ast.Store) or (scope is not None and id(node) not in scope):
+                raise Refused(f"`{target.id}` is used outside its `with` block or rebound")
+            if not (isinstance(use, ast.Attribute) and use.value is node):
+                raise Refused(f"the response `{target.id}` is used whole")
+            response_use(use, parents, call.uses, call.reads)
+        call.name = target.id
 
     def _stream_uses(self, call: _Call, fn, parents) -> None:
         item = parents.get(call.node)
@@ -334,6 +379,12 @@ class HttpPlanner:
             if not isinstance(node, (ast.Try, getattr(ast, "TryStar", ast.Try))):
                 continue
             body = {id(n) for stmt in node.body for n in ast.walk(stmt)}
+            opened = [c for c in calls.values() if id(c.node) in body and c.kind == "urlopen"]
+            specific = [h for h in node.handlers if h.type is not None and self.resolve(h.type) not in (
+                "Exception", "BaseException")]
+            if opened and specific:
+                self._refuse(calls, opened, "an `except` around it catches urllib's errors (OSErrors); "
+                                            "httpx's are not")
             inside = [c for c in calls.values() if id(c.node) in body and c.kind in ("module", "session")]
             if not inside:
                 continue
@@ -368,8 +419,8 @@ class HttpPlanner:
 
     def _emit(self, fn, calls: dict, parents) -> None:
         clients = {}  # kind -> the name of the client opened for the module-level calls
-        for kind in ("module", "hmodule"):
-            group = [c for c in calls.values() if c.kind == kind]
+        for kind in ("module", "hmodule", "urlopen"):
+            group = [c for c in calls.values() if c.kind == kind and c.opened is None]
             if not group:
                 continue
             wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif)
@@ -381,9 +432,9 @@ class HttpPlanner:
                 continue
             clients[kind] = name = _fresh_name(fn, "client")
             options = dict(group[0].request.client)
-            if kind == "module":
+            if kind in ("module", "urlopen"):
                 library = self.httpx
-                options.update({"follow_redirects": "True", "max_redirects": "30"})
+                options.update({"follow_redirects": "True", "max_redirects": _MAX_REDIRECTS[kind]})
                 if not all(c.request.has_timeout for c in group):
                     options["timeout"] = "None"
             else:
@@ -394,7 +445,10 @@ class HttpPlanner:
             args = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
             self.plan.wraps.append(Wrap(wrap[0], wrap[1], f"{library}.AsyncClient({args}) as {name}"))
         for call in calls.values():
-            if call.kind in ("module", "hmodule"):
+            if call.opened is not None:
+                self._emit_opened(fn, call)
+                continue
+            if call.kind in ("module", "hmodule", "urlopen"):
                 if call.kind not in clients:
                     continue
                 receiver = clients[call.kind]
@@ -414,20 +468,43 @@ class HttpPlanner:
                     self.plan.blocks.append(SessionBlock(held.owner, held.end, f"{item} as {held.name}"))
             request = call.request
             request.replace = {k: v.replace("{httpx}", self.httpx) for k, v in request.replace.items()}
-            self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream)
+            self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream,
+                                                  checked=call.kind == "urlopen")
             if request.stream:
                 self.plan.withs.setdefault(parents[parents[call.node]], None)
-            self.plan.exprs.update(call.uses.exprs)
             self.plan.async_fors += [f for f in call.uses.async_fors if f not in self.plan.async_fors]
-            notes = list(request.notes) + list(call.uses.notes)
-            if call.kind in ("module", "session"):
-                if not request.has_timeout:
-                    notes.append(TIMEOUT_NOTE)
-                notes.append(ERRORS_NOTE.format(fn=fn.name))
-                notes.append(HEADERS_NOTE)
-            else:
-                notes.append(SYNC_HTTPX_NOTE)
-            self.plan.notes[id(call.raw)] = list(dict.fromkeys(notes))
+            self._note(fn, call)
+
+    def _note(self, fn, call: _Call) -> None:
+        request = call.request
+        self.plan.exprs.update(call.uses.exprs)
+        notes = list(request.notes) + list(call.uses.notes)
+        if call.kind == "urlopen":
+            notes.append(URLOPEN_NOTE)
+            for read in call.reads:  # `resp.read()` was a finding of its own
+                raw = self.by_node.get(id(read))
+                if raw is not None:
+                    self.plan.notes[id(raw)] = [URLOPEN_NOTE]
+        if call.kind in ("module", "session"):
+            if not request.has_timeout:
+                notes.append(TIMEOUT_NOTE)
+            notes.append(ERRORS_NOTE.format(fn=fn.name))
+            notes.append(HEADERS_NOTE)
+        elif call.kind != "urlopen":
+            notes.append(SYNC_HTTPX_NOTE)
+        self.plan.notes[id(call.raw)] = list(dict.fromkeys(notes))
+
+    def _emit_opened(self, fn, call: _Call) -> None:
+        """`with urlopen(u) as resp:` -> `async with httpx.AsyncClient(...) as client:` whose
+        block first gets `resp = (await client.get(u)).raise_for_status()`."""
+        client = _fresh_name(fn, "client")
+        timeout = "" if call.request.has_timeout else "timeout=None, "
+        self.plan.withs[call.opened] = (f"{self.httpx}.AsyncClient(follow_redirects=True, max_redirects=10, "
+                                        f"{timeout}verify={CONTEXT}) as {client}")
+        self.plan.context = self.httpx
+        args = ", ".join(self.source(a) for a in call.node.args + call.node.keywords)
+        self.plan.prepend[call.opened] = f"{call.name} = (await {client}.get({args})).raise_for_status()"
+        self._note(fn, call)
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class _Apply(cst.CSTTransformer):
                       for n, op in plan.exprs.items()}
         self.fors = {_start(lines, n) for n in plan.async_fors}
         self.withs = {_start(lines, n): t for n, t in plan.withs.items()}
+        self.prepend = {_start(lines, n): t for n, t in plan.prepend.items()}
         self.clauses = {_start(lines, n): t for n, t in plan.clauses.items()}
         self.wraps = {_first_line(w.first): (_first_line(w.last), w.header) for w in plan.wraps}
         self.blocks = {_first_line(b.owner): (_first_line(b.end), b.header) for b in plan.blocks}
@@ -65,6 +66,11 @@ class _Apply(cst.CSTTransformer):
         if key in self.calls:
             return _request(updated, self.calls[key])
         op = self.exprs.get(key)
+        if op and op.startswith("attr:"):  # `resp.read()` -> `resp.content`
+            return cst.Attribute(updated.func.value, cst.Name(op[5:]), lpar=updated.lpar, rpar=updated.rpar)
+        if op == "url()":  # `resp.geturl()` -> `str(resp.url)`
+            url = cst.Attribute(updated.func.value, cst.Name("url"))
+            return cst.Call(cst.Name("str"), [cst.Arg(url)], lpar=updated.lpar, rpar=updated.rpar)
         if op == "drop_decode":
             return updated.func.value.with_changes(lpar=updated.lpar, rpar=updated.rpar)
         if op in ("aiter_bytes", "aiter_text", "aiter_lines"):
@@ -112,9 +118,13 @@ class _Apply(cst.CSTTransformer):
         new = self.withs[key]
         if new is None:
             return updated.with_changes(asynchronous=cst.Asynchronous())
-        name = updated.items[0].asname.name.value
-        block = _client_block(f"{new} as {name}", key[1], self.line_length)
-        return block.with_changes(body=updated.body, leading_lines=updated.leading_lines)
+        header = new if " as " in new else f"{new} as {updated.items[0].asname.name.value}"
+        block = _client_block(header, key[1], self.line_length)
+        body = updated.body
+        if key in self.prepend:
+            first = cst.parse_statement(self.prepend[key] + "\n")
+            body = body.with_changes(body=[first, *body.body])
+        return block.with_changes(body=body, leading_lines=updated.leading_lines)
 
     def leave_ExceptHandler(self, original: cst.ExceptHandler, updated: cst.ExceptHandler) -> cst.ExceptHandler:
         key = self._key(original, end=False)
@@ -214,4 +224,7 @@ def _request(call: cst.Call, edit: CallEdit) -> cst.BaseExpression:
     out = call.with_changes(func=func, args=new, lpar=[], rpar=[])
     if not edit.awaited:
         return out.with_changes(lpar=call.lpar, rpar=call.rpar)
+    if edit.checked:  # `(await client.get(u)).raise_for_status()`: the response, checked
+        awaited = cst.Await(out, lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return cst.Call(cst.Attribute(awaited, cst.Name("raise_for_status")), lpar=call.lpar, rpar=call.rpar)
     return cst.Await(out, lpar=call.lpar, rpar=call.rpar)

@@ -16,9 +16,9 @@ from asyncfix.transforms.imports import header, import_insertion, imported_modul
 
 _CONTEXT_COMMENT = ("# One TLS context for the httpx clients below: each client would load the CA",
                     "# bundle again, ~55 ms of CPU on the event loop.")
-_SWAPPED = ("requests.", "httpx.", "httpx2.")
+_SWAPPED = ("requests.", "httpx.", "httpx2.", "urllib.request.urlopen")
 THREAD_NOTE = "runs in a thread (its client kept): {reason}"
-NOT_REQUESTS = "asyncfix swaps only requests and sync httpx calls; this client stays, in a thread"
+NOT_REQUESTS = "asyncfix swaps requests, sync httpx and simple urlopen calls; this one stays, in a thread"
 
 
 @dataclass
