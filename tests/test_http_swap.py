@@ -300,3 +300,39 @@ def test_urlopen_swapped_keeps_results_and_frees_the_loop(http_server, catalog, 
     (before, lag_before), (after, lag_after) = out["before"], out["after"]
     assert after == before and before[-1] is True
     assert lag_before >= 0.25 and lag_after < 0.1, (lag_before, lag_after)
+
+
+def test_one_line_blocks_get_the_client_around_their_statement(catalog):
+    """`else: r = ...` has no block of its own for LibCST: the client opens around the `if`
+    (found by the fuzz of one-line suites: the call was awaited on a client never opened)."""
+    text = fix("""\
+        import requests
+
+
+        async def f(u, x):
+            if x:
+                r = None
+            else: r = requests.get(u).text
+            a = 1; b = requests.get(u).status_code
+            return r, a, b
+        """, catalog).text
+    assert "    ) as client:\n        if x:\n            r = None\n        else: r = (await client.get(u)).text\n" \
+        "        a = 1; b = (await client.get(u)).status_code\n    return r, a, b\n" in text
+
+
+def test_an_edit_that_finds_no_node_drops_the_swap(catalog, monkeypatch):
+    import asyncfix.transforms.http_rewrite as rewrite_mod
+
+    monkeypatch.setattr(rewrite_mod._Apply, "leave_For", lambda self, original, updated: updated)
+    source = textwrap.dedent("""\
+        import requests
+
+
+        async def f(u):
+            with requests.get(u, stream=True) as r:
+                for chunk in r.iter_content(8):
+                    pass
+        """)
+    result = checked_rewrite(source, "app.py", catalog, {"http"})
+    assert "httpx" not in result.text
+    assert "the swap could not place its edits" in result.fixed[0].notes[0]

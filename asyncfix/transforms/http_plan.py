@@ -123,9 +123,10 @@ class _Call:
 
 class HttpPlanner:
     def __init__(self, tree: ast.Module, raws: list[RawFinding], resolve, source, httpx: str,
-                 is_elif):
+                 is_elif, starts_line):
         self.tree = tree
-        self.is_elif = is_elif
+        self.is_elif = is_elif  # whether an `if` statement is written `elif`
+        self.starts_line = starts_line  # whether a statement is the first thing on its line
         self.resolve = resolve
         self.source = source
         self.httpx = httpx
@@ -423,7 +424,7 @@ class HttpPlanner:
             group = [c for c in calls.values() if c.kind == kind and c.opened is None]
             if not group:
                 continue
-            wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif)
+            wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif, self.starts_line)
             if kind == "hmodule" and len({c.node.func.value.id for c in group}) > 1:
                 wrap = None  # httpx and httpx2 calls: one client cannot be both
             if wrap is None or clients:
@@ -640,7 +641,7 @@ def _is_binding(node: ast.Name, held: Held, parents) -> bool:
         isinstance(held.end, ast.Try) and any(node is n for s in held.end.finalbody for n in ast.walk(s)))
 
 
-def _run(fn, stmts: list[ast.stmt], parents, is_elif) -> tuple[ast.stmt, ast.stmt] | None:
+def _run(fn, stmts: list[ast.stmt], parents, is_elif, starts_line) -> tuple[ast.stmt, ast.stmt] | None:
     """The first and last statement of the smallest run of one block that holds ``stmts`` (an
     `elif` is part of its `if`: it has no block of its own to open a client in)."""
     paths = []
@@ -650,9 +651,17 @@ def _run(fn, stmts: list[ast.stmt], parents, is_elif) -> tuple[ast.stmt, ast.stm
             parent = parents[node]
             if _in_block(node, parents) and not is_elif(node):
                 block = next(v for v in vars(parent).values() if isinstance(v, list) and any(s is node for s in v))
-                path.append((id(block), block, next(i for i, s in enumerate(block) if s is node)))
+                index = next(i for i, s in enumerate(block) if s is node)
+                # `a = 1; b = 2` is one line for LibCST: its first statement stands for it; a
+                # block on its header's line (`else: x = 1`) is no block to open a client in
+                while index > 0 and not starts_line(block[index]) and block[index - 1].end_lineno == block[index].lineno:
+                    index -= 1
+                if starts_line(block[index]):
+                    path.append((id(block), block, index))
             node = parent
         paths.append(path[::-1])
+    if not all(paths):
+        return None
     depth = 0
     while len({p[depth][2] for p in paths}) == 1 and all(len(p) > depth + 1 for p in paths) \
             and len({p[depth + 1][0] for p in paths}) == 1:

@@ -19,10 +19,23 @@ _NO_SPACE = cst.SimpleWhitespace("")
 _CST_TYPE = {"UnaryOp": "UnaryOperation"}
 
 
+class Unplaced(Exception):
+    """A planned edit found no node at its position: the plan is dropped whole (a call awaited
+    on a client whose block is missing would fail only when it runs)."""
+
+
 def apply_plan(text: str, plan: HttpPlan, lines: Lines, line_length: int) -> str:
     module = cst.parse_module(text)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    return wrapper.visit(_Apply(plan, lines, line_length)).code
+    apply = _Apply(plan, lines, line_length)
+    new = wrapper.visit(apply).code
+    planned = {"calls": len(apply.calls), "exprs": len(apply.exprs), "fors": len(apply.fors),
+               "withs": len(apply.withs), "clauses": len(apply.clauses), "wraps": len(apply.wraps),
+               "blocks": len(apply.blocks), "prepend": len(apply.prepend)}
+    missing = {k: n - apply.placed[k] for k, n in planned.items() if apply.placed[k] != n}
+    if missing:
+        raise Unplaced(f"edits not placed: {missing}")
+    return new
 
 
 def _end(lines: Lines, node: ast.AST) -> tuple[int, int]:
@@ -52,6 +65,8 @@ class _Apply(cst.CSTTransformer):
         self.clauses = {_start(lines, n): t for n, t in plan.clauses.items()}
         self.wraps = {_first_line(w.first): (_first_line(w.last), w.header) for w in plan.wraps}
         self.blocks = {_first_line(b.owner): (_first_line(b.end), b.header) for b in plan.blocks}
+        self.placed = dict.fromkeys(("calls", "exprs", "fors", "withs", "clauses", "wraps", "blocks",
+                                     "prepend"), 0)
 
     def _key(self, node: cst.CSTNode, end: bool = True) -> tuple[int, int]:
         where = self.get_metadata(PositionProvider, node)
@@ -64,8 +79,10 @@ class _Apply(cst.CSTTransformer):
         updated = updated.with_changes(func=_bracketed(updated.func))
         key = ("Call",) + self._key(original)
         if key in self.calls:
+            self.placed["calls"] += 1
             return _request(updated, self.calls[key])
         op = self.exprs.get(key)
+        self.placed["exprs"] += op is not None
         if op and op.startswith("attr:"):  # `resp.read()` -> `resp.content`
             return cst.Attribute(updated.func.value, cst.Name(op[5:]), lpar=updated.lpar, rpar=updated.rpar)
         if op == "url()":  # `resp.geturl()` -> `str(resp.url)`
@@ -83,6 +100,7 @@ class _Apply(cst.CSTTransformer):
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         updated = updated.with_changes(value=_bracketed(updated.value))
         op = self.exprs.get(("Attribute",) + self._key(original))
+        self.placed["exprs"] += op is not None
         if op in ("ok", "ok()"):
             inner = cst.UnaryOperation(cst.Not(), cst.Attribute(updated.value, cst.Name("is_error")))
             if op == "ok()" and not updated.lpar:
@@ -97,6 +115,7 @@ class _Apply(cst.CSTTransformer):
 
     def leave_UnaryOperation(self, original: cst.UnaryOperation, updated: cst.UnaryOperation) -> cst.BaseExpression:
         if self.exprs.get(("UnaryOperation",) + self._key(original)) == "not_ok":
+            self.placed["exprs"] += 1
             inner = updated.expression.with_changes(attr=cst.Name("is_error"))
             return inner.with_changes(lpar=updated.lpar, rpar=updated.rpar)
         return updated
@@ -108,6 +127,7 @@ class _Apply(cst.CSTTransformer):
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         if self._key(original, end=False) in self.fors:
+            self.placed["fors"] += 1
             return updated.with_changes(asynchronous=cst.Asynchronous())
         return updated
 
@@ -115,6 +135,7 @@ class _Apply(cst.CSTTransformer):
         key = self._key(original, end=False)
         if key not in self.withs:
             return updated
+        self.placed["withs"] += 1
         new = self.withs[key]
         if new is None:
             return updated.with_changes(asynchronous=cst.Asynchronous())
@@ -122,6 +143,7 @@ class _Apply(cst.CSTTransformer):
         block = _client_block(header, key[1], self.line_length)
         body = updated.body
         if key in self.prepend:
+            self.placed["prepend"] += 1
             first = cst.parse_statement(self.prepend[key] + "\n")
             body = body.with_changes(body=[first, *body.body])
         return block.with_changes(body=body, leading_lines=updated.leading_lines)
@@ -131,6 +153,7 @@ class _Apply(cst.CSTTransformer):
         new = self.clauses.get(key)
         if new is None:
             return updated
+        self.placed["clauses"] += 1
         name = f" as {updated.name.name.value}" if updated.name else ""
         if new.startswith("(") and key[1] + len(f"except {new}{name}:") > self.line_length:
             new = "(\n" + "".join(f"    {c.strip()},\n" for c in new[1:-1].split(",")) + ")"
@@ -145,7 +168,10 @@ class _Apply(cst.CSTTransformer):
             if line not in self.wraps:
                 continue
             last_line, header = self.wraps[line]
-            last = next(i for i in range(index, len(body)) if starts[i][0] == last_line)
+            last = next((i for i in range(index, len(body)) if starts[i][0] == last_line), None)
+            if last is None:
+                continue
+            self.placed["wraps"] += 1
             inner = body[index:last + 1]
             leading = inner[0].leading_lines
             inner[0] = inner[0].with_changes(leading_lines=())
@@ -165,7 +191,10 @@ class _Apply(cst.CSTTransformer):
             if line not in self.blocks:
                 continue
             end_line, header = self.blocks[line]
-            end = next(i for i in range(index + 1, len(body)) if starts[i][0] == end_line)
+            end = next((i for i in range(index + 1, len(body)) if starts[i][0] == end_line), None)
+            if end is None:
+                continue
+            self.placed["blocks"] += 1
             if isinstance(body[end], cst.Try):
                 inner, indent = list(body[end].body.body), body[end].body.indent
             else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_plan import CONTEXT, HttpPlanner, module_resolver
-from asyncfix.transforms.http_rewrite import apply_plan
+from asyncfix.transforms.http_rewrite import Unplaced, apply_plan
 from asyncfix.transforms.http_target import module_target
 from asyncfix.transforms.imports import header, import_insertion, imported_modules
 
@@ -41,10 +41,17 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
         line = lines.line(stmt.lineno)
         return isinstance(stmt, ast.If) and line[lines.char_col(stmt.lineno, stmt.col_offset):].startswith("elif")
 
-    plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif).run()
+    def starts_line(stmt: ast.stmt) -> bool:
+        return not lines.line(stmt.lineno).encode("utf-8")[:stmt.col_offset].strip()
+
+    plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif, starts_line).run()
     if not plan.calls:
         return Swap("", refused=plan.refused)
-    new = apply_plan(text, plan, lines, line_length)
+    try:
+        new = apply_plan(text, plan, lines, line_length)
+    except Unplaced as exc:  # never seen: a guard, the calls then go to the thread rewrite
+        reason = f"the swap could not place its edits ({exc})"
+        return Swap("", refused={**plan.refused, **{key: reason for key in plan.notes}})
     # The header (docstring, imports) keeps its lines in the new text: offsets by line number.
     starts = Lines(new).starts
     inserts = []  # (offset, order at that offset, text)
