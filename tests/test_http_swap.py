@@ -41,6 +41,10 @@ def swapped(body: str, name: str = "client") -> str:
      "    if r.is_error:\n        return 1\n    return (not r.is_error) == True, (not r.is_error)\n"),
     # the response's object use: awaited in parentheses
     ("return requests.get(u).json()['a']\n", "return (await client.get(u)).json()['a']\n", ""),
+    # mappings read by key, the history counted
+    ("r = requests.get(u)\nreturn r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n",
+     "r = await client.get(u)\n",
+     "    return r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n"),
     # a body in text is `content=`, `allow_redirects` is `follow_redirects`
     ("requests.post(u, data='x', allow_redirects=False)\n",
      "await client.post(u, content='x', follow_redirects=False)\n", ""),
@@ -118,6 +122,10 @@ def test_the_client_name_avoids_the_coroutine_s_names(catalog):
     ("r = requests.head(u)\n    r.raise_for_status()", "httpx raises on 3xx"),
     ("r = requests.get(u)\n    return r.raise_for_status()", "uses what `raise_for_status()` returns"),
     ("r = requests.get(u)\n    return r.apparent_encoding", "`.apparent_encoding`"),
+    ("r = requests.get(u)\n    return r.encoding", "`.encoding`"),  # httpx's is never None
+    ("r = requests.get(u)\n    return dict(r.headers)", "other than by key"),  # lowercased names
+    ("r = requests.get(u)\n    return [c for c in r.cookies]", "other than by key"),  # Cookie objects
+    ("r = requests.get(u)\n    return r.history[0].ok", "responses of `.history`"),
     ("r = requests.get(u)\n    return (lambda: r.text)()", "a nested function uses `r`"),
     ("r = requests.get(u)\n    r = r.json()\n    return r", "`r` also holds other values"),
     ("return [x async for x in body if requests.get(x).ok]", None),

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from asyncfix.transforms.http_kwargs import Refused
 
 # Same name, same meaning on both.
-SAME = frozenset({"status_code", "headers", "content", "text", "json", "cookies", "elapsed",
-                  "history", "links", "encoding"})
+SAME = frozenset({"status_code", "content", "text", "json", "elapsed", "links"})
+# Mappings that read the same only by key: iterated, httpx's headers give lowercased names and
+# requests' cookies give Cookie objects.
+_BY_KEY = frozenset({"headers", "cookies"})
 RENAMED = {"reason": "reason_phrase", "is_redirect": "has_redirect_location"}
 _STREAM_READS = frozenset({"content", "text", "json"})
 _SAFE_PARENTS = (ast.If, ast.While, ast.IfExp, ast.Assert, ast.BoolOp, ast.Return, ast.Assign,
@@ -57,6 +59,17 @@ def attribute_use(attr: ast.Attribute, parents: dict, stream: bool, uses: Uses) 
         uses.notes.append(TEXT_NOTE)
     if name in SAME:
         return
+    if name in _BY_KEY:
+        if _by_key(attr, parent, parents):
+            return
+        raise Refused(f"it reads the response's `.{name}` other than by key (httpx's iterate "
+                      "differently)")
+    if name == "history":
+        if (isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "len") or (
+                isinstance(parent, (ast.If, ast.While, ast.BoolOp)) or (
+                isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not))):
+            return
+        raise Refused("it reads the responses of `.history`, which are httpx's")
     if name == "ok":
         if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not):
             uses.exprs[parent] = "not_ok"  # `not r.ok` -> `r.is_error`
@@ -71,6 +84,16 @@ def attribute_use(attr: ast.Attribute, parents: dict, stream: bool, uses: Uses) 
             uses.exprs[attr] = "str"  # an httpx.URL, not a str
         return
     raise Refused(f"it uses the response's `.{name}`, which httpx lacks or gives another meaning")
+
+
+def _by_key(attr: ast.Attribute, parent, parents: dict) -> bool:
+    """`r.headers["x"]`, `r.headers.get("x")`, `"x" in r.headers`."""
+    if isinstance(parent, ast.Subscript) and parent.value is attr and isinstance(parent.ctx, ast.Load):
+        return True
+    if isinstance(parent, ast.Attribute) and parent.attr == "get":
+        return isinstance(parents.get(parent), ast.Call) and parents[parent].func is parent
+    return isinstance(parent, ast.Compare) and attr in parent.comparators and all(
+        isinstance(op, (ast.In, ast.NotIn)) for op in parent.ops)
 
 
 def stream_loop(loop: ast.For, attr: ast.Attribute, fn: ast.AST, parents: dict, uses: Uses) -> None:
