@@ -27,6 +27,7 @@ import httpx  # noqa: E402
 import requests  # noqa: E402
 
 from tests.http_server import HttpServer  # noqa: E402
+from tests.lag import with_lag  # noqa: E402
 
 
 def client_cost(repeat: int) -> dict[str, float]:
@@ -45,23 +46,10 @@ def client_cost(repeat: int) -> dict[str, float]:
 
 
 async def _with_ticker(work) -> tuple[float, float]:
-    worst, done = 0.0, False
-
-    async def ticker():
-        nonlocal worst
-        while not done:
-            start = time.perf_counter()
-            await asyncio.sleep(0.005)
-            worst = max(worst, time.perf_counter() - start - 0.005)
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0.02)
+    """(worst loop lag, wall time), in ms."""
     start = time.perf_counter()
-    await work()
-    wall = time.perf_counter() - start
-    done = True
-    await task
-    return worst * 1000, wall * 1000
+    _, lag = await with_lag(work)
+    return lag * 1000, (time.perf_counter() - start - 0.03) * 1000  # less the ticker's head start
 
 
 def lag_table(url: str, count: int) -> dict[str, tuple[float, float]]:

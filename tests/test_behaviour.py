@@ -4,7 +4,6 @@ event loop beside a 5 ms ticker; same result, and the loop's worst lag drops bel
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib.util
 import os
 import sys
@@ -15,6 +14,7 @@ import time
 import pytest
 
 from asyncfix.apply import checked_rewrite
+from tests.lag import with_lag
 
 
 def load(source: str, folder, name: str):
@@ -26,31 +26,8 @@ def load(source: str, folder, name: str):
     return module
 
 
-async def _with_ticker(make_coro, prepare=lambda: None):
-    lags, done = [], False
-
-    async def ticker():
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            lags.append(now - last - 0.005)
-            last = now
-
-    # A cyclic GC pass in a process as large as the test run can pause the loop for tens of ms on
-    # its own; collect first and hold it off while measuring, so the lag is the work's.
-    gc.collect()
-    gc.disable()
-    try:
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0.03)  # the ticker is running before the work starts
-        prepare()  # what is timed against the work (a FIFO writer's delay) starts with it
-        result = await make_coro()
-        done = True
-        await task
-    finally:
-        gc.enable()
-    return result, max(lags)
+def _with_ticker(make_coro, prepare=lambda: None):
+    return with_lag(make_coro, prepare)
 
 
 def run_both(source: str, tmp_path, catalog, call, prepare=lambda: None):

@@ -40,6 +40,7 @@ import requests
 
 from tests.conftest import FIXTURES
 from tests.http_server import http_server  # noqa: F401 - the session fixture
+from tests.lag import with_lag
 
 HTTP = FIXTURES / "apply" / "http"
 DELAY = 0.3  # server delay in the lag test
@@ -226,32 +227,11 @@ def describe(outcome) -> str:
     return f"raised {type(value).__module__}.{type(value).__qualname__} (kind {kind(value)!r}){where}: {value}"
 
 
-async def _with_lag(make_coro):
-    """(the coroutine's value or the exception it raised, the worst lag of a 5 ms ticker beside it).
-
-    The ticker of tests/test_behaviour.py's `_with_ticker`, without its per-run `gc.collect()` and
-    `gc.enable()`: here several loops measure at once, each in its own thread, and one run's
-    collection or re-enabled GC would land inside another's measurement; the caller collects once
-    and holds GC off around them all (`measuring`)."""
-    lags, done = [], False
-
-    async def ticker():
-        last = time.perf_counter()
-        while not done:
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            lags.append(now - last - 0.005)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    await asyncio.sleep(0.03)  # the ticker is running before the work starts
-    try:
-        result = await make_coro()
-    except Exception as exc:  # noqa: BLE001 - a failing entry point still stalls or not
-        result = exc
-    done = True
-    await task
-    return result, max(lags)
+def _with_lag(make_coro):
+    """(the coroutine's value or the exception it raised, the worst lag). Several loops measure
+    at once here, each in its own thread: one run's collection would land inside another's
+    measurement, so the caller collects once and holds GC off around them all (`measuring`)."""
+    return with_lag(make_coro, collect=False, catch=True)
 
 
 @pytest.fixture(scope="module")
