@@ -161,49 +161,34 @@ class _Apply(cst.CSTTransformer):
                                     whitespace_after_except=cst.SimpleWhitespace(" "))
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
-        body = list(updated.body)
-        starts = [self._key(s, end=False) for s in original.body]
-        for index in range(len(body) - 1, -1, -1):
-            line, column = starts[index]
-            if line not in self.wraps:
-                continue
-            last_line, header = self.wraps[line]
-            last = next((i for i in range(index, len(body)) if starts[i][0] == last_line), None)
-            if last is None:
-                continue
-            self.placed["wraps"] += 1
-            inner = body[index:last + 1]
-            leading = inner[0].leading_lines
-            inner[0] = inner[0].with_changes(leading_lines=())
-            block = _client_block(header, column, self.line_length)
-            # the new block indents as the one it is in does (files indented by 2 or 13 exist)
-            inner_block = cst.IndentedBlock(inner, indent=updated.indent)
-            body[index:last + 1] = [block.with_changes(body=inner_block, leading_lines=leading)]
-        return self._session_blocks(original, updated.with_changes(body=body))
-
-    def _session_blocks(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
-        """`s = Session()`, what it serves, `s.close()` (or a `try` closing it in `finally`)
-        become `async with ... as s:` over what it serves."""
-        body = list(updated.body)
-        starts = [self._key(s, end=False) for s in original.body]
-        for index in range(len(body) - 1, -1, -1):
-            line, column = starts[index]
-            if line not in self.blocks:
-                continue
-            end_line, header = self.blocks[line]
-            end = next((i for i in range(index + 1, len(body)) if starts[i][0] == end_line), None)
-            if end is None:
-                continue
-            self.placed["blocks"] += 1
-            if isinstance(body[end], cst.Try):
-                inner, indent = list(body[end].body.body), body[end].body.indent
-            else:
-                inner, indent = body[index + 1:end], updated.indent
-            block = _client_block(header, column, self.line_length)
-            new = block.with_changes(body=cst.IndentedBlock(inner, indent=indent),
-                                     leading_lines=body[index].leading_lines)
-            body[index:end + 1] = [new]
-        return updated.with_changes(body=body)
+        """Client blocks: a run of statements under `async with <client>:` (wraps), and `s =
+        Session()` ... `s.close()` (or a `try` closing it in `finally`) as `async with ... as s:`
+        over what it serves (blocks). Last first, so the earlier positions stay valid; a block
+        inside a run is made before the run."""
+        items = list(zip((self._key(s, end=False) for s in original.body), updated.body))
+        for index in range(len(items) - 1, -1, -1):
+            for kind, table in (("blocks", self.blocks), ("wraps", self.wraps)):
+                (line, column), first = items[index]
+                if line not in table:
+                    continue
+                end_line, header = table[line]
+                end = next((i for i in range(index, len(items)) if items[i][0][0] == end_line
+                            and (kind == "wraps" or i > index)), None)
+                if end is None:
+                    continue
+                self.placed[kind] += 1
+                nodes = [node for _, node in items[index:end + 1]]
+                # the new block indents as the one it is in does (files indented by 2 or 13 exist)
+                if kind == "wraps":
+                    inner, indent = [first.with_changes(leading_lines=()), *nodes[1:]], updated.indent
+                elif isinstance(nodes[-1], cst.Try):
+                    inner, indent = list(nodes[-1].body.body), nodes[-1].body.indent
+                else:
+                    inner, indent = nodes[1:-1], updated.indent
+                block = _client_block(header, column, self.line_length).with_changes(
+                    body=cst.IndentedBlock(inner, indent=indent), leading_lines=first.leading_lines)
+                items[index:end + 1] = [((line, column), block)]
+        return updated.with_changes(body=[node for _, node in items])
 
 
 def _bracketed(node: cst.BaseExpression) -> cst.BaseExpression:
