@@ -45,6 +45,13 @@ def swapped(body: str, name: str = "client") -> str:
     ("r = requests.get(u)\nreturn r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n",
      "r = await client.get(u)\n",
      "    return r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n"),
+    # requests' `params` join the URL's query, httpx's would replace it
+    ("return requests.get(u, params={'q': 1}).text\n",
+     "return (await client.get(httpx.URL(u).copy_merge_params({'q': 1}))).text\n", ""),
+    # `raise_for_status()` raised for 4xx/5xx only (not for a 304 or a redirect not followed)
+    ("r = requests.get(u, allow_redirects=False)\nr.raise_for_status()  # checked\n",
+     "r = await client.get(u, follow_redirects=False)\n",
+     "    if r.is_error:\n        r.raise_for_status()  # checked\n"),
     # a body in text is `content=`, `allow_redirects` is `follow_redirects`
     ("requests.post(u, data='x', allow_redirects=False)\n",
      "await client.post(u, content='x', follow_redirects=False)\n", ""),
@@ -118,8 +125,19 @@ def test_the_client_name_avoids_the_coroutine_s_names(catalog):
     ("return requests.get(u, verify='ca.pem').status_code", "`verify=` would need a client of its own"),
     ("return requests.get(u, **body).status_code", "unpacked"),
     ("return requests.get(u, cert='c.pem').status_code", "`cert=`"),
-    ("r = requests.get(u, allow_redirects=False)\n    r.raise_for_status()", "httpx raises on 3xx"),
-    ("r = requests.head(u)\n    r.raise_for_status()", "httpx raises on 3xx"),
+    ("requests.get(u).raise_for_status()", "on a response it does not keep"),
+    ("r = requests.get(u)\n    x = 1; r.raise_for_status()", "shares its line"),
+    ("return requests.get(u, headers={'A': None}).text", "header values may be None"),
+    ("return requests.get(u, headers={'A': 3}).text", "header values may be None"),
+    ("return requests.get(u, headers={'A': ' v'}).text", "header values may be None"),
+    ("return requests.get(u, headers=body).text", "header values may be None"),
+    ("h = {'A': 'b'}\n    h['C'] = body\n    return requests.get(u, headers=h).text", "header values may be None"),
+    ("with requests.Session() as s:\n        s.headers['A'] = body\n        return s.get(u).text",
+     "header values may be None"),
+    ("with requests.Session() as s:\n        s.params = {'a': 1}\n        return s.get(u).text", "passed on"),
+    ("with requests.get(u, stream=True) as r:\n        for c in r.iter_content(decode_unicode=True):\n"
+     "            body.append(c)", "yields bytes where the encoding is not known"),
+    ("return requests.get(u, params=body(), headers=body()).text", "evaluated before other arguments"),
     ("r = requests.get(u)\n    return r.raise_for_status()", "uses what `raise_for_status()` returns"),
     ("r = requests.get(u)\n    return r.apparent_encoding", "`.apparent_encoding`"),
     ("r = requests.get(u)\n    return r.encoding", "`.encoding`"),  # httpx's is never None

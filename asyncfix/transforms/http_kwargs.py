@@ -40,6 +40,8 @@ class Request:
     has_timeout: bool = False
     stream: bool = False
     headers: ast.expr | None = None
+    merge_params: str | None = None  # `params=` text merged into the URL (httpx replaces its query)
+    url_at: int | None = None  # the URL's position among the call's arguments (None: `url=`)
     notes: list[str] = field(default_factory=list)
 
 
@@ -47,12 +49,16 @@ class Refused(Exception):
     """The call cannot become an httpx call without changing behaviour; the message says why."""
 
 
-def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: bool) -> Request:
+def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: bool,
+                headers_of=lambda name: None, strings: dict[str, str] | None = None) -> Request:
     """The httpx form of ``call`` (`requests.<verb>(...)`, or a session's `<verb>`).
 
     ``resolve(expr)``: the dotted name an expression refers to; ``source(expr)``: its text;
-    ``hoistable(expr)``: whether it may be evaluated once, before the calls (client keywords).
+    ``hoistable(expr)``: whether it may be evaluated once, before the calls (client keywords);
+    ``headers_of(name)``: the dict literal a local name is bound to, if it is bound once;
+    ``strings``: the module's string constants.
     """
+    strings = strings or {}
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         raise Refused("its arguments are unpacked (`*args`/`**kwargs`): which keywords reach "
                       "requests is not known")
@@ -115,6 +121,16 @@ def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: 
                 raise Refused(PARAMS_NOTE)
         elif not isinstance(params, (ast.List, ast.Tuple, ast.Constant)):
             out.notes.append(PARAMS_NOTE)
+        if not (isinstance(params, ast.Constant) and params.value is None):
+            # requests adds `params` to the URL's own query; httpx replaces the query with them
+            url = call.args[positional - 1] if len(call.args) == positional else keywords.get("url")
+            if url is None or _has_calls(call, url, params):
+                raise Refused("its `params=` would be evaluated before other arguments it follows")
+            out.merge_params = source(params)
+            out.url_at = positional - 1 if len(call.args) == positional else None
+            out.drop.add("params")
+    if "headers" in keywords:
+        _check_headers(keywords["headers"], headers_of, strings)
     if "json" in keywords:
         out.notes.append(JSON_NOTE)
     out.has_timeout = "timeout" in keywords
@@ -129,6 +145,46 @@ def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: 
     elif verb in BODYLESS and body:
         out.method, out.first = "request", [f'"{literal}"']
     return out
+
+
+def _has_calls(call: ast.Call, url: ast.expr, params: ast.expr) -> bool:
+    """Whether moving ``params`` into the URL argument could reorder side effects: a call in it,
+    or in an argument between the URL and it."""
+    order = [*call.args, *(k.value for k in call.keywords)]
+    between = order[order.index(url) + 1: order.index(params) + 1] if url in order and params in order else order
+    return any(isinstance(n, (ast.Call, ast.Await, ast.NamedExpr)) for e in between for n in ast.walk(e))
+
+
+HEADER_NOTE = ("its header values may be None or not strings: requests drops None and rejects "
+               "others with InvalidHeader, httpx raises TypeError")
+
+
+def _check_headers(headers: ast.expr, headers_of, strings: dict[str, str]) -> None:
+    """Header values httpx takes as requests did: strings (literals, f-strings, `str(...)`, the
+    module's string constants), not None, not starting with whitespace (requests rejects that
+    before connecting, httpx after)."""
+    if isinstance(headers, ast.Name):
+        headers = headers_of(headers.id) or headers
+    if isinstance(headers, ast.Constant) and headers.value is None:
+        return
+    if not isinstance(headers, ast.Dict) or None in headers.keys or not all(
+            header_value_ok(v, strings) for v in headers.values):
+        raise Refused(HEADER_NOTE)
+
+
+def header_value_ok(value: ast.expr, strings: dict[str, str]) -> bool:
+    """Whether ``value`` is certainly a str requests would send as it is."""
+    if isinstance(value, ast.Constant):
+        return isinstance(value.value, str) and not value.value[:1].isspace() and not (
+            "\n" in value.value or "\r" in value.value)
+    if isinstance(value, ast.Name):
+        return value.id in strings and header_value_ok(ast.Constant(strings[value.id]), strings)
+    if isinstance(value, ast.JoinedStr):  # always a str; a leading literal must not be blank
+        return not value.values or not isinstance(value.values[0], ast.Constant) or header_value_ok(
+            value.values[0], strings)
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+        return header_value_ok(value.left, strings)
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "str"
 
 
 def _body_kind(value: ast.expr, resolve) -> str | None:

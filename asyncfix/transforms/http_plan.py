@@ -18,20 +18,22 @@ from asyncfix.engine.astutil import FUNCS
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_errors import catches_requests_errors, clause_text, twin_clause
 from asyncfix.engine.resolve import dotted
-from asyncfix.transforms.http_kwargs import VERBS, Refused, Request, TIMEOUT_NOTE, request_for
+from asyncfix.transforms.http_kwargs import (HEADER_NOTE, TIMEOUT_NOTE, VERBS, Refused, Request,
+                                             header_value_ok, request_for)
 from asyncfix.transforms.http_sync_httpx import CLIENT_STATE, client_item, httpx_request, stream_use
 from asyncfix.transforms.http_sync_httpx import VERBS as HTTPX_VERBS
 from asyncfix.transforms.http_urlopen import NAME as URLOPEN, NOTE as URLOPEN_NOTE, module_strings, response_use, urlopen_request
 from asyncfix.transforms.http_uses import Uses, attribute_use, stream_loop
 
 _SESSIONS = ("requests.Session", "requests.session", "requests.sessions.Session")
-_SESSION_STATE = frozenset({"headers", "auth", "params", "cookies"})
+# `params` is not here: httpx's replace the URL's query where requests' added to it
+_SESSION_STATE = frozenset({"headers", "auth", "cookies"})
 _MODULE = "requests."
 _SESSION = "requests.Session."
 ERRORS_NOTE = ("errors raised out of `{fn}` are httpx's now (`httpx.HTTPError` and kin, not "
                "`requests.RequestException`/`OSError`): check its callers' `except` clauses")
-HEADERS_NOTE = ("httpx sends its own default headers (`User-Agent: python-httpx/...`), where a "
-                "server or a test may expect requests'")
+HEADERS_NOTE = ("httpx sends its own default headers (`User-Agent: python-httpx/...`, no "
+                "`Content-Length: 0` on a bodiless OPTIONS), where a server or a test may expect requests'")
 _MAX_REDIRECTS = {"module": "30", "urlopen": "10"}  # requests' default, urllib's
 SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, responses and "
                    "exceptions")
@@ -48,6 +50,7 @@ class CallEdit:
     request: Request
     awaited: bool = True  # False for `client.stream(...)` in an `async with` header
     checked: bool = False  # `.raise_for_status()` after it (urlopen raised on non-2xx)
+    library: str = "httpx"  # how the module spells httpx (for `httpx.URL(...)`)
 
 
 @dataclass
@@ -102,6 +105,7 @@ class HttpPlan:
     wraps: list[Wrap] = field(default_factory=list)
     blocks: list[SessionBlock] = field(default_factory=list)
     prepend: dict[ast.With, str] = field(default_factory=dict)  # a first statement for the block
+    guards: dict[ast.Expr, str] = field(default_factory=dict)  # `r.raise_for_status()` -> `r`
     notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) -> notes of its change
     context: str | None = None  # the library whose shared TLS context the clients use
     refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why not swapped
@@ -123,9 +127,10 @@ class _Call:
 
 class HttpPlanner:
     def __init__(self, tree: ast.Module, raws: list[RawFinding], resolve, source, httpx: str,
-                 is_elif, starts_line):
+                 is_elif, starts_line, alone=lambda stmt: True):
         self.tree = tree
         self.is_elif = is_elif  # whether an `if` statement is written `elif`
+        self.alone = alone  # whether nothing follows a statement on its last line
         self.starts_line = starts_line  # whether a statement is the first thing on its line
         self.resolve = resolve
         self.source = source
@@ -209,7 +214,10 @@ class HttpPlanner:
                 self.strings = module_strings(self.tree)
             request = urlopen_request(node, self.strings)
         elif kind in ("module", "session"):
-            request = request_for(node, verb, self.resolve, self.source, hoistable, kind == "session")
+            if self.strings is None:
+                self.strings = module_strings(self.tree)
+            request = request_for(node, verb, self.resolve, self.source, hoistable, kind == "session",
+                                  lambda name: _local_dict(fn, name, parents), self.strings)
         else:
             if kind == "hmodule" and not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)):
                 raise Refused("it is imported by name (`from httpx import get`)")
@@ -360,6 +368,8 @@ class HttpPlanner:
                     if id(parent) in mine or _is_binding(node, held, parents):
                         continue
                     state = _SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
+                    if group[0].kind == "session" and isinstance(parent, ast.Attribute) and parent.attr == "headers":
+                        _session_headers(parent, parents, self.strings or {})
                     if not (isinstance(parent, ast.Attribute) and parent.attr in state):
                         raise Refused(f"the session `{name}` is used in a way an httpx client "
                                       "does not follow (passed on, or settings httpx takes "
@@ -386,7 +396,9 @@ class HttpPlanner:
             if opened and specific:
                 self._refuse(calls, opened, "an `except` around it catches urllib's errors (OSErrors); "
                                             "httpx's are not")
-            inside = [c for c in calls.values() if id(c.node) in body and c.kind in ("module", "session")]
+            # where the request raises, or its response does (`raise_for_status()`, `json()`)
+            inside = [c for c in calls.values() if c.kind in ("module", "session") and (
+                id(c.node) in body or any(id(n) in body for n in c.uses.raise_sites + c.uses.reads_json))]
             if not inside:
                 continue
             try:
@@ -411,10 +423,11 @@ class HttpPlanner:
         if len(settings) > 1:
             self._refuse(calls, module, "its calls pass different client settings (`verify=`, "
                                         "`cookies=`): one client cannot serve them")
-        for call in module + [c for c in calls.values() if c.kind == "session"]:
-            if call.uses.raises_status and call.request.follows is not True:
-                self._refuse(calls, [call], "it calls `raise_for_status()` on a response whose "
-                                            "redirects are not followed: httpx raises on 3xx")
+        for call in list(calls.values()):
+            for stmt in call.uses.guards:
+                if not (self.starts_line(stmt) and self.alone(stmt)):
+                    self._refuse(calls, [call], "its `raise_for_status()` shares its line: the "
+                                                "`if r.is_error:` it needs has no line of its own")
 
     # -- edits --------------------------------------------------------------------------------
 
@@ -470,7 +483,7 @@ class HttpPlanner:
             request = call.request
             request.replace = {k: v.replace("{httpx}", self.httpx) for k, v in request.replace.items()}
             self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream,
-                                                  checked=call.kind == "urlopen")
+                                                  checked=call.kind == "urlopen", library=self.httpx)
             if request.stream:
                 self.plan.withs.setdefault(parents[parents[call.node]], None)
             self.plan.async_fors += [f for f in call.uses.async_fors if f not in self.plan.async_fors]
@@ -479,6 +492,7 @@ class HttpPlanner:
     def _note(self, fn, call: _Call) -> None:
         request = call.request
         self.plan.exprs.update(call.uses.exprs)
+        self.plan.guards.update(call.uses.guards)
         notes = list(request.notes) + list(call.uses.notes)
         if call.kind == "urlopen":
             notes.append(URLOPEN_NOTE)
@@ -618,6 +632,37 @@ def _session_with(node: ast.Call, fn, parents, resolve, source) -> Held | None:
             return Held(name, owner.value, owner, block[made[-1] + 1:ends[0]], block[ends[0]])
         return None
     return None
+
+
+def _session_headers(attr: ast.Attribute, parents, strings) -> None:
+    """`s.headers.update({...})` and `s.headers[k] = v` must set strings (see http_kwargs)."""
+    use = parents.get(attr)
+    values = []
+    if isinstance(use, ast.Attribute) and use.attr == "update" and isinstance(parents.get(use), ast.Call):
+        arg = parents[use].args[0] if parents[use].args else None
+        values = arg.values if isinstance(arg, ast.Dict) and None not in arg.keys else [None]
+    elif isinstance(use, ast.Subscript) and isinstance(use.ctx, ast.Store):
+        assign = parents.get(use)
+        values = [assign.value if isinstance(assign, ast.Assign) else None]
+    if any(v is None or not header_value_ok(v, strings) for v in values):
+        raise Refused(HEADER_NOTE)
+
+
+def _local_dict(fn, name: str, parents) -> ast.Dict | None:
+    """The dict literal ``name`` is bound to, where the coroutine binds it once and only passes
+    it on as a keyword (`headers=headers`), never changing it."""
+    found = None
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and node.id == name:
+            parent = parents.get(node)
+            if isinstance(node.ctx, ast.Store):
+                if found is not None or not (isinstance(parent, ast.Assign) and len(parent.targets) == 1
+                                             and isinstance(parent.value, ast.Dict)):
+                    return None
+                found = parent.value
+            elif not isinstance(parent, ast.keyword):
+                return None
+    return found
 
 
 def _assigns(stmt: ast.stmt, name: str) -> bool:

@@ -31,7 +31,7 @@ def apply_plan(text: str, plan: HttpPlan, lines: Lines, line_length: int) -> str
     new = wrapper.visit(apply).code
     planned = {"calls": len(apply.calls), "exprs": len(apply.exprs), "fors": len(apply.fors),
                "withs": len(apply.withs), "clauses": len(apply.clauses), "wraps": len(apply.wraps),
-               "blocks": len(apply.blocks), "prepend": len(apply.prepend)}
+               "blocks": len(apply.blocks), "prepend": len(apply.prepend), "guards": len(apply.guards)}
     missing = {k: n - apply.placed[k] for k, n in planned.items() if apply.placed[k] != n}
     if missing:
         raise Unplaced(f"edits not placed: {missing}")
@@ -62,11 +62,12 @@ class _Apply(cst.CSTTransformer):
         self.fors = {_start(lines, n) for n in plan.async_fors}
         self.withs = {_start(lines, n): t for n, t in plan.withs.items()}
         self.prepend = {_start(lines, n): t for n, t in plan.prepend.items()}
+        self.guards = {_start(lines, n): name for n, name in plan.guards.items()}
         self.clauses = {_start(lines, n): t for n, t in plan.clauses.items()}
         self.wraps = {_first_line(w.first): (_first_line(w.last), w.header) for w in plan.wraps}
         self.blocks = {_first_line(b.owner): (_first_line(b.end), b.header) for b in plan.blocks}
         self.placed = dict.fromkeys(("calls", "exprs", "fors", "withs", "clauses", "wraps", "blocks",
-                                     "prepend"), 0)
+                                     "prepend", "guards"), 0)
 
     def _key(self, node: cst.CSTNode, end: bool = True) -> tuple[int, int]:
         where = self.get_metadata(PositionProvider, node)
@@ -124,6 +125,16 @@ class _Apply(cst.CSTTransformer):
         return updated.with_changes(value=_bracketed(updated.value))
 
     # -- statements ----------------------------------------------------------------------------
+
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        """`r.raise_for_status()` -> `if r.is_error: r.raise_for_status()` (requests raised for
+        4xx/5xx only, httpx for anything outside 2xx)."""
+        name = self.guards.get(self._key(original, end=False))
+        if name is None or len(updated.body) != 1:
+            return updated
+        self.placed["guards"] += 1
+        inner = cst.IndentedBlock([updated.with_changes(leading_lines=())])
+        return cst.If(cst.parse_expression(f"{name}.is_error"), inner, leading_lines=updated.leading_lines)
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         if self._key(original, end=False) in self.fors:
@@ -212,8 +223,14 @@ def _request(call: cst.Call, edit: CallEdit) -> cst.BaseExpression:
     req = edit.request
     original = list(call.args)
     args = []
-    for arg in original:
+    for index, arg in enumerate(original):
         name = arg.keyword.value if arg.keyword else None
+        if req.merge_params is not None and (index == req.url_at if req.url_at is not None else name == "url"):
+            # requests adds `params` to the URL's query; httpx would replace the query with them
+            url = cst.Call(cst.Attribute(cst.Name(edit.library), cst.Name("URL")), [cst.Arg(arg.value)])
+            merged = cst.Call(cst.Attribute(url, cst.Name("copy_merge_params")),
+                              [cst.Arg(cst.parse_expression(req.merge_params))])
+            arg = arg.with_changes(value=merged)
         if name in req.drop:
             continue
         if name in req.replace:

@@ -20,8 +20,8 @@ _SAFE_PARENTS = (ast.If, ast.While, ast.IfExp, ast.Assert, ast.BoolOp, ast.Retur
                  ast.AnnAssign, ast.keyword, ast.comprehension)
 TEXT_NOTE = ("`.text` of a `text/*` response without a charset: requests decoded it as "
              "ISO-8859-1, httpx decodes it as UTF-8")
-STATUS_NOTE = ("`raise_for_status()` in httpx also raises on a final 1xx/3xx (a 304 from "
-               "`If-None-Match`, a redirect without Location)")
+STATUS_NOTE = ("`raise_for_status()` now runs under `if r.is_error:`: httpx's raises on any "
+               "status outside 2xx (a 304, a redirect not followed), requests' on 4xx/5xx only")
 CHUNKS_NOTE = ("`iter_content()` yielded 1-byte chunks; `aiter_bytes()` yields them as they "
                "arrive (the bytes are the same)")
 LINES_NOTE = ("`iter_lines()` yielded bytes, `aiter_lines()` yields str (the `.decode()` went); "
@@ -36,7 +36,8 @@ class Uses:
     async_fors: list[ast.For] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reads_json: list[ast.AST] = field(default_factory=list)  # `.json()` calls (for except clauses)
-    raises_status: bool = False
+    raise_sites: list[ast.AST] = field(default_factory=list)  # `.raise_for_status()` calls
+    guards: dict[ast.Expr, str] = field(default_factory=dict)  # such a statement -> its response
 
 
 def attribute_use(attr: ast.Attribute, parents: dict, stream: bool, uses: Uses) -> None:
@@ -45,7 +46,11 @@ def attribute_use(attr: ast.Attribute, parents: dict, stream: bool, uses: Uses) 
     if name == "raise_for_status":
         if not (isinstance(parent, ast.Call) and parent.func is attr and isinstance(parents.get(parent), ast.Expr)):
             raise Refused("it uses what `raise_for_status()` returns (httpx returns the response)")
-        uses.raises_status = True
+        if not isinstance(attr.value, ast.Name):
+            raise Refused("it calls `raise_for_status()` on a response it does not keep: httpx's "
+                          "also raises on 3xx, and the check needs the response's name")
+        uses.raise_sites.append(parent)
+        uses.guards[parents[parent]] = attr.value.id
         uses.notes.append(STATUS_NOTE)
         return
     if stream and name in _STREAM_READS:
@@ -108,7 +113,8 @@ def stream_loop(loop: ast.For, attr: ast.Attribute, fn: ast.AST, parents: dict, 
         if kwargs or len(call.args) > 1 or (text is not None and not isinstance(text, ast.Constant)):
             raise Refused("its `iter_content()` arguments are not known here")
         if text is not None and text.value:
-            uses.exprs[call] = "aiter_text"
+            raise Refused("`iter_content(decode_unicode=True)` yields bytes where the encoding is "
+                          "not known; `aiter_text()` always yields str")
         else:
             uses.exprs[call] = "aiter_bytes"
             if size is None:

@@ -44,7 +44,11 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
     def starts_line(stmt: ast.stmt) -> bool:
         return not lines.line(stmt.lineno).encode("utf-8")[:stmt.col_offset].strip()
 
-    plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif, starts_line).run()
+    def alone(stmt: ast.stmt) -> bool:
+        rest = lines.line(stmt.end_lineno).encode("utf-8")[stmt.end_col_offset:].strip()
+        return not rest or rest.startswith(b"#")
+
+    plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif, starts_line, alone).run()
     if not plan.calls:
         return Swap("", refused=plan.refused)
     try:
