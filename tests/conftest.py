@@ -41,3 +41,12 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+@pytest.fixture(scope="session")
+def http_server():
+    """A loopback HTTP server for the http rewrite's behaviour tests (tests/http_server.py)."""
+    from tests.http_server import serving
+
+    with serving() as server:
+        yield server

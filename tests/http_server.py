@@ -29,7 +29,6 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
@@ -196,10 +195,10 @@ class HttpServer:
         self._thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def http_server():
-    # A proxy set in the environment must not see loopback requests (requests and httpx both
-    # honour NO_PROXY).
+@contextlib.contextmanager
+def serving():
+    """A running server (the `http_server` fixture of conftest.py). A proxy set in the
+    environment must not see loopback requests (requests and httpx both honour NO_PROXY)."""
     saved = {name: os.environ.get(name) for name in ("NO_PROXY", "no_proxy")}
     for name, value in saved.items():
         os.environ[name] = ",".join(filter(None, [value, "127.0.0.1", "localhost"]))

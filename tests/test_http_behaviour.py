@@ -39,7 +39,6 @@ import pytest
 import requests
 
 from tests.conftest import FIXTURES
-from tests.http_server import http_server  # noqa: F401 - the session fixture
 from tests.lag import with_lag
 
 HTTP = FIXTURES / "apply" / "http"
@@ -235,7 +234,7 @@ def _with_lag(make_coro):
 
 
 @pytest.fixture(scope="module")
-def warm(http_server):  # noqa: F811
+def warm(http_server):
     """The first use of httpx and asyncio.to_thread in a process imports and sets up lazily (some
     40-80 ms on the loop); a long-running server pays it once, so it is paid before measuring."""
     async def once():
@@ -253,7 +252,7 @@ def warm(http_server):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def results(request, http_server):  # noqa: F811
+def results(request, http_server):
     with http_server.delayed(0):
         return precompute(request, "test_same_results",
                           lambda entry: run_sides(entry, http_server.url, lambda make: make(), together=True))
@@ -289,7 +288,7 @@ def measuring(server):
 
 
 @pytest.fixture(scope="module")
-def lag_outcomes(request, http_server, warm):  # noqa: F811
+def lag_outcomes(request, http_server, warm):
     with measuring(http_server):
         return precompute(request, "test_loop_not_stalled",
                           lambda entry: run_sides(entry, http_server.url, _with_lag, together=True),
@@ -305,7 +304,7 @@ def lags_of(entry: Entry, outcomes) -> dict:
 
 
 @pytest.mark.parametrize("entry", params(LAG_ENTRIES))
-def test_loop_not_stalled(entry, http_server, lag_outcomes):  # noqa: F811
+def test_loop_not_stalled(entry, http_server, lag_outcomes):
     first = lags_of(entry, lag_outcomes[entry].result())  # result() re-raises a load error, a hang
     before, afters = first["before"], [first["after"]]
     # The rewrite's own lag is its setup on the loop (an httpx.AsyncClient without a shared TLS
@@ -326,7 +325,7 @@ def test_loop_not_stalled(entry, http_server, lag_outcomes):  # noqa: F811
 
 # -- the server itself --------------------------------------------------------------------------
 
-def test_server_endpoints(http_server):  # noqa: F811
+def test_server_endpoints(http_server):
     url = http_server.url
     http_server.delay = 0
     with requests.Session() as s:  # one keep-alive connection across differently framed responses
@@ -367,7 +366,7 @@ def test_server_endpoints(http_server):  # noqa: F811
         assert client.get(f"{url}/json").json()["n"] == [1, 2, 3]
 
 
-def test_server_delay(http_server):  # noqa: F811
+def test_server_delay(http_server):
     with http_server.delayed(0.15):
         assert http_server.delay == 0.15
         started = time.perf_counter()

@@ -18,13 +18,12 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.difffuzz.http_grammar import Harness, Program, error_kind, generate, programs
-from tests.http_server import http_server  # noqa: F401 - the session fixture
 
 EXAMPLES = 150  # measured: about 35 s on the 2-core machine
 
 
 @pytest.fixture(scope="module")
-def harness(http_server):  # noqa: F811
+def harness(http_server):
     with http_server.delayed(0):
         with Harness(http_server) as h:
             yield h

@@ -10,7 +10,6 @@ import pytest
 
 from asyncfix.apply import checked_rewrite
 from asyncfix.transforms.http_target import module_target, project_target
-from tests.http_server import http_server  # noqa: F401 - the server fixture
 
 CONTEXT = """\
 # One TLS context for the httpx clients below: each client would load the CA
@@ -302,7 +301,7 @@ async def main():
 '''
 
 
-def test_urlopen_swapped_keeps_results_and_frees_the_loop(http_server, catalog, tmp_path):  # noqa: F811
+def test_urlopen_swapped_keeps_results_and_frees_the_loop(http_server, catalog, tmp_path):
     """The URL must be known to be http(s) (urlopen also opens file: and data: URLs), so the
     server's address is written into the program, as a module constant would be."""
     import asyncio

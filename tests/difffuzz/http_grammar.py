@@ -308,13 +308,13 @@ class HttpWriter:
         out = ""
         for _ in range(ch.integer(0, 2)):
             out += ch.choice((
-                f's.headers.update({{"X-S": "1", "X-Trace": "abc"}})\n',
-                f's.headers["X-S"] = "2"\n',
-                f's.auth = ("ana", "pw")\n',
-                f's.params = {{"sp": "1"}}\n',
-                f's.cookies.set("sid", "abc")\n',
-                f's.cookies.update({{"sid": "xyz"}})\n',
-                f's.max_redirects = 2\n',
+                's.headers.update({"X-S": "1", "X-Trace": "abc"})\n',
+                's.headers["X-S"] = "2"\n',
+                's.auth = ("ana", "pw")\n',
+                's.params = {"sp": "1"}\n',
+                's.cookies.set("sid", "abc")\n',
+                's.cookies.update({"sid": "xyz"})\n',
+                's.max_redirects = 2\n',
             )).replace("s.", f"{s}.", 1)
         return out
 
