@@ -27,10 +27,13 @@ def fix(source: str, catalog, **options):
     return checked_rewrite(textwrap.dedent(source), "app.py", catalog, {"http"}, **options)
 
 
+CONSTANTS = "API = 'https://a.example'\nITEM = '7'\n"
+
+
 def swapped(body: str, name: str = "client") -> str:
     """A module whose one coroutine's body became ``body`` under the standard client block."""
-    return "import httpx\n\n" + CONTEXT + "\n\nasync def f(u):\n" + CLIENT.format(name=name) + textwrap.indent(
-        textwrap.dedent(body), " " * 8)
+    return "import httpx\n\n" + CONTEXT + "\n" + CONSTANTS + "\n\nasync def f(u):\n" + CLIENT.format(
+        name=name) + textwrap.indent(textwrap.dedent(body), " " * 8)
 
 
 @pytest.mark.parametrize("before, after, tail", [
@@ -44,9 +47,9 @@ def swapped(body: str, name: str = "client") -> str:
     ("r = requests.get(u)\nreturn r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n",
      "r = await client.get(u)\n",
      "    return r.headers['a'], 'b' in r.headers, r.cookies.get('c'), len(r.history)\n"),
-    # requests' `params` join the URL's query, httpx's would replace it
-    ("return requests.get(u, params={'q': 1}).text\n",
-     "return (await client.get(httpx.URL(u).copy_merge_params({'q': 1}))).text\n", ""),
+    # `params` with a URL that has no query (httpx's replace a query, requests' add to it)
+    ("return requests.get(f'{API}/items/{ITEM}', params={'q': 1}).text\n",
+     "return (await client.get(f'{API}/items/{ITEM}', params={'q': 1})).text\n", ""),
     # `raise_for_status()` raised for 4xx/5xx only (not for a 304 or a redirect not followed)
     ("r = requests.get(u, allow_redirects=False)\nr.raise_for_status()  # checked\n",
      "r = await client.get(u, follow_redirects=False)\n",
@@ -63,7 +66,7 @@ def swapped(body: str, name: str = "client") -> str:
      "b = str((await client.request('HEAD', u)).url)\n", ""),
 ])
 def test_rewrites(before, after, tail, catalog):
-    source = "import requests\n\n\nasync def f(u):\n" + textwrap.indent(before, "    ")
+    source = "import requests\n\n" + CONSTANTS + "\n\nasync def f(u):\n" + textwrap.indent(before, "    ")
     result = fix(source, catalog)
     assert result.text == swapped(after) + tail
     assert not result.unfixable
@@ -136,7 +139,8 @@ def test_the_client_name_avoids_the_coroutine_s_names(catalog):
     ("with requests.Session() as s:\n        s.params = {'a': 1}\n        return s.get(u).text", "passed on"),
     ("with requests.get(u, stream=True) as r:\n        for c in r.iter_content(decode_unicode=True):\n"
      "            body.append(c)", "yields bytes where the encoding is not known"),
-    ("return requests.get(u, params=body(), headers=body()).text", "evaluated before other arguments"),
+    ("return requests.get(u, params={'q': 1}).text", "its URL may carry a query"),
+    ("return requests.get(API + '?a=1', params={'q': 1}).text", "its URL may carry a query"),
     ("r = requests.get(u)\n    return r.raise_for_status()", "uses what `raise_for_status()` returns"),
     ("r = requests.get(u)\n    return r.apparent_encoding", "`.apparent_encoding`"),
     ("r = requests.get(u)\n    return r.encoding", "`.encoding`"),  # httpx's is never None
@@ -170,7 +174,7 @@ def test_the_client_name_avoids_the_coroutine_s_names(catalog):
     ("x = 1\n    for _ in body:\n        yield requests.get(u).status_code", "a `yield`"),
 ])
 def test_refused_calls_run_in_a_thread_with_the_reason(body, reason, catalog):
-    source = f"import requests\n\nSESSION = requests.Session()\n\n\nasync def f(u, body):\n    {body}\n"
+    source = f"import requests\n\nSESSION = requests.Session()\nAPI = 'https://a.example'\n\n\nasync def f(u, body):\n    {body}\n"
     result = fix(source, catalog)
     if reason is None:  # an async comprehension takes an await: swapped
         assert "(await client.get(x)).is_error" in result.text

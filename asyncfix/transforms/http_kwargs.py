@@ -40,8 +40,6 @@ class Request:
     has_timeout: bool = False
     stream: bool = False
     headers: ast.expr | None = None
-    merge_params: str | None = None  # `params=` text merged into the URL (httpx replaces its query)
-    url_at: int | None = None  # the URL's position among the call's arguments (None: `url=`)
     notes: list[str] = field(default_factory=list)
 
 
@@ -121,14 +119,10 @@ def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: 
                 raise Refused(PARAMS_NOTE)
         elif not isinstance(params, (ast.List, ast.Tuple, ast.Constant)):
             out.notes.append(PARAMS_NOTE)
-        if not (isinstance(params, ast.Constant) and params.value is None):
-            # requests adds `params` to the URL's own query; httpx replaces the query with them
-            url = call.args[positional - 1] if len(call.args) == positional else keywords.get("url")
-            if url is None or _has_calls(call, url, params):
-                raise Refused("its `params=` would be evaluated before other arguments it follows")
-            out.merge_params = source(params)
-            out.url_at = positional - 1 if len(call.args) == positional else None
-            out.drop.add("params")
+        url = call.args[positional - 1] if len(call.args) == positional else keywords.get("url")
+        if not (isinstance(params, ast.Constant) and params.value is None) and not _no_query(url, strings):
+            raise Refused("its URL may carry a query, which httpx's `params=` would replace "
+                          "(requests adds to it)")
     if "headers" in keywords:
         _check_headers(keywords["headers"], headers_of, strings)
     if "json" in keywords:
@@ -147,12 +141,20 @@ def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: 
     return out
 
 
-def _has_calls(call: ast.Call, url: ast.expr, params: ast.expr) -> bool:
-    """Whether moving ``params`` into the URL argument could reorder side effects: a call in it,
-    or in an argument between the URL and it."""
-    order = [*call.args, *(k.value for k in call.keywords)]
-    between = order[order.index(url) + 1: order.index(params) + 1] if url in order and params in order else order
-    return any(isinstance(n, (ast.Call, ast.Await, ast.NamedExpr)) for e in between for n in ast.walk(e))
+def _no_query(url: ast.expr | None, strings: dict[str, str]) -> bool:
+    """Whether the URL certainly has no `?`: literals, the module's string constants, and
+    f-strings and `+` of those."""
+    if isinstance(url, ast.Constant):
+        return isinstance(url.value, str) and "?" not in url.value
+    if isinstance(url, ast.Name):
+        return url.id in strings and "?" not in strings[url.id]
+    if isinstance(url, ast.FormattedValue):
+        return url.format_spec is None and _no_query(url.value, strings)
+    if isinstance(url, ast.JoinedStr):
+        return all(_no_query(part, strings) for part in url.values)
+    if isinstance(url, ast.BinOp) and isinstance(url.op, ast.Add):
+        return _no_query(url.left, strings) and _no_query(url.right, strings)
+    return False
 
 
 HEADER_NOTE = ("its header values may be None or not strings: requests drops None and rejects "

@@ -50,7 +50,6 @@ class CallEdit:
     request: Request
     awaited: bool = True  # False for `client.stream(...)` in an `async with` header
     checked: bool = False  # `.raise_for_status()` after it (urlopen raised on non-2xx)
-    library: str = "httpx"  # how the module spells httpx (for `httpx.URL(...)`)
 
 
 @dataclass
@@ -483,7 +482,7 @@ class HttpPlanner:
             request = call.request
             request.replace = {k: v.replace("{httpx}", self.httpx) for k, v in request.replace.items()}
             self.plan.calls[call.node] = CallEdit(receiver, request, awaited=not request.stream,
-                                                  checked=call.kind == "urlopen", library=self.httpx)
+                                                  checked=call.kind == "urlopen")
             if request.stream:
                 self.plan.withs.setdefault(parents[parents[call.node]], None)
             self.plan.async_fors += [f for f in call.uses.async_fors if f not in self.plan.async_fors]

@@ -223,14 +223,8 @@ def _request(call: cst.Call, edit: CallEdit) -> cst.BaseExpression:
     req = edit.request
     original = list(call.args)
     args = []
-    for index, arg in enumerate(original):
+    for arg in original:
         name = arg.keyword.value if arg.keyword else None
-        if req.merge_params is not None and (index == req.url_at if req.url_at is not None else name == "url"):
-            # requests adds `params` to the URL's query; httpx would replace the query with them
-            url = cst.Call(cst.Attribute(cst.Name(edit.library), cst.Name("URL")), [cst.Arg(arg.value)])
-            merged = cst.Call(cst.Attribute(url, cst.Name("copy_merge_params")),
-                              [cst.Arg(cst.parse_expression(req.merge_params))])
-            arg = arg.with_changes(value=merged)
         if name in req.drop:
             continue
         if name in req.replace:
