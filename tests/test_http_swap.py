@@ -140,6 +140,8 @@ def test_the_client_name_avoids_the_coroutine_s_names(catalog):
     ("with requests.get(u, stream=True) as r:\n        for c in r.iter_content(decode_unicode=True):\n"
      "            body.append(c)", "yields bytes where the encoding is not known"),
     ("return requests.get(u, params={'q': 1}).text", "its URL may carry a query"),
+    ("return requests.get('http://').text", "its URL is malformed"),
+    ("return requests.get('htp://host/x').text", "its URL is malformed"),
     ("return requests.get(API + '?a=1', params={'q': 1}).text", "its URL may carry a query"),
     ("r = requests.get(u)\n    return r.raise_for_status()", "uses what `raise_for_status()` returns"),
     ("r = requests.get(u)\n    return r.apparent_encoding", "`.apparent_encoding`"),

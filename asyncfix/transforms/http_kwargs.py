@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # httpx's `.get`/`.delete`/`.head`/`.options` take no body: such calls go through `.request`.
 BODYLESS = frozenset({"get", "delete", "head", "options"})
@@ -72,6 +73,12 @@ def request_for(call: ast.Call, verb: str, resolve, source, hoistable, session: 
             raise Refused("its HTTP method is not given")
     else:
         literal = verb.upper()
+    url = call.args[positional - 1] if len(call.args) >= positional else keywords.get("url")
+    if isinstance(url, ast.Constant) and isinstance(url.value, str):
+        parts = urlsplit(url.value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Refused("its URL is malformed: requests raises InvalidURL (a ValueError too), "
+                          "httpx another error, or a ValueError where cookies are set")
     redirects = keywords.get("allow_redirects")
     if redirects is not None:
         out.rename["allow_redirects"] = "follow_redirects"

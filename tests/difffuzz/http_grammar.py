@@ -510,9 +510,10 @@ class HttpWriter:
                         (1, f'{r}.json()["headers"].get("cookie")'),
                         (1, f'{r}.json()["headers"].get("x-s")'), (1, f'{r}.json()["headers"].get("x-global")'),
                         (1, f'{r}.json()["headers"].get("x-count")'),
-                        (1, f'{r}.json()["headers"].get("content-length")'),
                         (2, f'json.loads({r}.json()["body"] or "null")'), (1, f'{r}.json()["path"]')]
-        else:
+            # not the request's Content-Length: a compact `json=` body, and requests' `0` on a
+            # bodiless OPTIONS, differ by design (both in the change's notes)
+        elif not (call.endpoint == "form" and "json=" in call.text):  # /form echoes a raw body
             # (the echo's body, and so its length, holds the libraries' own headers)
             generic += [(3, f"{r}.json()"), (3, f"{r}.text"), (2, f"{r}.content"), (1, f"len({r}.content)"),
                         (1, f'{r}.headers.get("Content-Length")')]
