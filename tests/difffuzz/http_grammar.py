@@ -452,7 +452,9 @@ class HttpWriter:
         if endpoint == "form" or (verb in ("post", "put", "patch") and ch.chance(0.6)) or ch.chance(0.05):
             body = ch.weighted([(3, "json"), (3, "data_dict"), (2, "data_str"), (2, "data_bytes"), (1, "data_other")])
             if body == "json":
-                out.append("json=" + ch.choice(('{"a": 1}', '{"name": "é", "n": [1, 2]}', "[1, 2, 3]", '"text"',
+                # ASCII only: httpx sends "é" as UTF-8 where requests escapes it (`\u00e9`), a
+                # difference of bytes the change's notes name (the echo decodes bodies as latin-1)
+                out.append("json=" + ch.choice(('{"a": 1}', '{"name": "e", "n": [1, 2]}', "[1, 2, 3]", '"text"',
                                                 "None", "{}")))
             elif body == "data_dict":
                 out.append("data=" + ch.choice(('{"user": "ana", "lang": "pt"}', '{"y": ["2", "é"]}', '{}',
