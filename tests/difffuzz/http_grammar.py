@@ -257,7 +257,9 @@ class HttpWriter:
         if call.endpoint in ("json", "redirect"):
             uses += [".json()", ".json()[\"n\"]"]
         if call.endpoint == "echo":
-            uses += [".json()[\"method\"]", ".json()[\"query\"]", ".json()[\"body\"]"]
+            uses += [".json()[\"method\"]", ".json()[\"query\"]"]
+            if "json=" not in call.text:  # a `json=` body's bytes differ by design (in the notes)
+                uses.append(".json()[\"body\"]")
         if call.endpoint in ("text", "lines", "status", "json", "stream"):
             uses += [".text", ".content"]
         return uses
