@@ -2,10 +2,11 @@
 
 A call is swapped only where everything it touches reads the same on httpx: its keywords
 (`http_kwargs`), what the coroutine does with the response (`http_uses`), the `except` clauses
-around it (`http_errors`). The module-level calls of one coroutine share one client, opened
-around the smallest run of statements that holds them; a `with requests.Session() as s:` made
-in the coroutine becomes the client itself. Everything else is refused with the reason and goes
-to the thread rewrite. Refusals spread: calls whose responses share a name, or whose errors one
+around it (`http_errors`); sync httpx (`http_sync_httpx`) and urlopen (`http_urlopen`) have
+their own rules. The module-level calls of one coroutine share one client, opened around the
+smallest run of statements that holds them (`http_tree`); a session the coroutine makes and
+closes becomes the client itself (`http_sessions`). Everything else is refused with the reason
+and goes to the thread rewrite. Refusals spread: calls whose responses share a name, or whose errors one
 `except` catches, are swapped together or not at all.
 """
 
@@ -17,17 +18,18 @@ from dataclasses import dataclass, field
 from asyncfix.engine.astutil import FUNCS
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_errors import catches_requests_errors, clause_text, twin_clause
-from asyncfix.engine.resolve import dotted
-from asyncfix.transforms.http_kwargs import (HEADER_NOTE, TIMEOUT_NOTE, VERBS, Refused, Request,
-                                             header_value_ok, request_for)
+from asyncfix.transforms.http_kwargs import TIMEOUT_NOTE, VERBS, Refused, Request, request_for
+from asyncfix.transforms.http_names import caught_by_callers, hoistable, local_dict
+from asyncfix.transforms.http_sessions import (LONG_SESSION, SESSION_STATE, Held, SessionBlock,
+                                               is_binding, session_headers, session_with)
+from asyncfix.transforms.http_tree import (ancestors, client_run, fresh_name, is_none, own_nodes,
+                                           parent_map, statement_of)
 from asyncfix.transforms.http_sync_httpx import CLIENT_STATE, client_item, httpx_request, stream_use
 from asyncfix.transforms.http_sync_httpx import VERBS as HTTPX_VERBS
-from asyncfix.transforms.http_urlopen import NAME as URLOPEN, NOTE as URLOPEN_NOTE, module_strings, response_use, urlopen_request
+from asyncfix.transforms.http_urlopen import NAME as URLOPEN, NOTE as URLOPEN_NOTE
+from asyncfix.transforms.http_urlopen import module_strings, response_use, urlopen_request
 from asyncfix.transforms.http_uses import Uses, attribute_use, stream_loop
 
-_SESSIONS = ("requests.Session", "requests.session", "requests.sessions.Session")
-# `params` is not here: httpx's replace the URL's query where requests' added to it
-_SESSION_STATE = frozenset({"headers", "auth", "cookies"})
 _MODULE = "requests."
 _SESSION = "requests.Session."
 ERRORS_NOTE = ("errors raised out of `{fn}` are httpx's now (`httpx.HTTPError` and kin, not "
@@ -40,8 +42,6 @@ SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, r
 # Every client made verifies TLS with this one context: httpx builds one per client otherwise,
 # ~55 ms of CPU on the loop each time (loading the CA bundle; benchmarks/README.md).
 CONTEXT = "_HTTPX_SSL_CONTEXT"
-LONG_SESSION = ("its session outlives the coroutine (an httpx.AsyncClient is bound to the loop "
-                "it was first used on)")
 
 
 @dataclass
@@ -58,39 +58,6 @@ class Wrap:
 
     first: ast.stmt
     last: ast.stmt
-    header: str
-
-
-@dataclass
-class Held:
-    """A session or client the coroutine makes and closes: a `with` block, or `s = Session()`
-    and later `s.close()` (after the statements it serves, or in their `try`'s `finally`)."""
-
-    name: str
-    ctx: ast.expr  # the constructor call
-    owner: ast.stmt  # the `with`, or the assignment
-    body: list[ast.stmt]  # the statements it serves
-    end: ast.stmt | None = None  # the `s.close()` statement, or the `try` whose `finally` has it
-
-    def holds(self, node: ast.AST, parents: dict) -> bool:
-        """Whether a use of the name at ``node`` is the session's own: inside its statements,
-        its binding, or its closing."""
-        ups = [node, *_ancestors(node, parents)]
-        if self.end is None:
-            return any(up is self.owner for up in ups)
-        if any(up is self.owner or up is self.end and not isinstance(self.end, ast.Try) for up in ups):
-            return True
-        if isinstance(self.end, ast.Try) and any(up in self.end.finalbody for up in ups):
-            return True
-        return any(any(up is stmt for up in ups) for stmt in self.body)
-
-
-@dataclass
-class SessionBlock:
-    """`s = requests.Session()` ... `s.close()` -> `async with <header>:` over what it serves."""
-
-    owner: ast.stmt
-    end: ast.stmt
     header: str
 
 
@@ -136,13 +103,13 @@ class HttpPlanner:
         self.httpx = httpx
         self.by_node = {id(r.node): r for r in raws}
         self.plan = HttpPlan()
-        self.escaping = _caught_by_callers(tree, resolve)
+        self.escaping = caught_by_callers(tree, resolve)
         self.strings: dict[str, str] | None = None  # the module's constant strings, when needed
 
     def run(self) -> HttpPlan:
         for fn in ast.walk(self.tree):
             if isinstance(fn, ast.AsyncFunctionDef):
-                own = [r for r in (self.by_node.get(id(n)) for n in _own_nodes(fn)) if r is not None]
+                own = [r for r in (self.by_node.get(id(n)) for n in own_nodes(fn)) if r is not None]
                 if own:
                     self._function(fn, own)
         return self.plan
@@ -150,7 +117,7 @@ class HttpPlanner:
     # -- one coroutine ------------------------------------------------------------------------
 
     def _function(self, fn: ast.AsyncFunctionDef, raws: list[RawFinding]) -> None:
-        parents = _parents(fn)
+        parents = parent_map(fn)
         calls: dict[int, _Call] = {}
         for raw in raws:
             try:
@@ -202,12 +169,12 @@ class HttpPlanner:
             return None
         if verb not in (VERBS if kind in ("module", "session", "urlopen") else HTTPX_VERBS):
             raise Refused(f"`{verb}` has no httpx.AsyncClient counterpart here")
-        for up in _ancestors(node, parents):
+        for up in ancestors(node, parents):
             if up is fn:
                 break
             if isinstance(up, (ast.Lambda, ast.GeneratorExp) + FUNCS):
                 raise Refused("it runs in a lambda or generator expression, where `await` cannot go")
-        hoistable = lambda e: _hoistable(e, fn)  # noqa: E731
+        movable = lambda e: hoistable(e, fn)  # noqa: E731 - may be evaluated once, before
         if kind == "urlopen":
             if self.strings is None:
                 self.strings = module_strings(self.tree)
@@ -215,15 +182,15 @@ class HttpPlanner:
         elif kind in ("module", "session"):
             if self.strings is None:
                 self.strings = module_strings(self.tree)
-            request = request_for(node, verb, self.resolve, self.source, hoistable, kind == "session",
-                                  lambda name: _local_dict(fn, name, parents), self.strings)
+            request = request_for(node, verb, self.resolve, self.source, movable, kind == "session",
+                                  lambda name: local_dict(fn, name, parents), self.strings)
         else:
             if kind == "hmodule" and not (isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name)):
                 raise Refused("it is imported by name (`from httpx import get`)")
-            request = httpx_request(node, verb, hoistable, self.source, kind == "hmodule")
-        call = _Call(raw, node, kind, request, _statement(node, parents))
+            request = httpx_request(node, verb, movable, self.source, kind == "hmodule")
+        call = _Call(raw, node, kind, request, statement_of(node, parents))
         if kind in ("session", "hclient"):
-            call.session = _session_with(node, fn, parents, self.resolve, self.source)
+            call.session = session_with(node, fn, parents, self.resolve, self.source)
             if call.session is None:
                 raise Refused(LONG_SESSION)
         return call
@@ -275,7 +242,7 @@ class HttpPlanner:
             parent = parents.get(node)
             if isinstance(node.ctx, ast.Store):
                 if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and (
-                        id(parent.value) in mine or _is_none(parent.value)):
+                        id(parent.value) in mine or is_none(parent.value)):
                     continue
                 raise Refused(f"`{name}` also holds other values")
             if isinstance(node.ctx, ast.Del):
@@ -283,7 +250,7 @@ class HttpPlanner:
             if isinstance(parent, ast.Attribute) and parent.value is node:
                 attribute_use(parent, parents, False, uses)
             elif isinstance(parent, ast.Compare) and all(isinstance(o, (ast.Is, ast.IsNot)) for o in parent.ops) \
-                    and all(_is_none(c) for c in [parent.left, *parent.comparators] if c is not node):
+                    and all(is_none(c) for c in [parent.left, *parent.comparators] if c is not node):
                 continue
             else:
                 raise Refused(f"its response `{name}` is used whole (returned, passed on or "
@@ -364,11 +331,11 @@ class HttpPlanner:
                     parent = parents.get(node)
                     if not held.holds(node, parents):
                         raise Refused(f"the session `{name}` is used after its `with` block")
-                    if id(parent) in mine or _is_binding(node, held, parents):
+                    if id(parent) in mine or is_binding(node, held, parents):
                         continue
-                    state = _SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
+                    state = SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
                     if group[0].kind == "session" and isinstance(parent, ast.Attribute) and parent.attr == "headers":
-                        _session_headers(parent, parents, self.strings or {})
+                        session_headers(parent, parents, self.strings or {})
                     if not (isinstance(parent, ast.Attribute) and parent.attr in state):
                         raise Refused(f"the session `{name}` is used in a way an httpx client "
                                       "does not follow (passed on, or settings httpx takes "
@@ -436,14 +403,14 @@ class HttpPlanner:
             group = [c for c in calls.values() if c.kind == kind and c.opened is None]
             if not group:
                 continue
-            wrap = _run(fn, [c.stmt for c in group], parents, self.is_elif, self.starts_line)
+            wrap = client_run(fn, [c.stmt for c in group], parents, self.is_elif, self.starts_line)
             if kind == "hmodule" and len({c.node.func.value.id for c in group}) > 1:
                 wrap = None  # httpx and httpx2 calls: one client cannot be both
             if wrap is None or clients:
                 self._refuse(calls, group, "its calls cannot share one client block (a `yield`, "
                                            "another client's block, or two libraries)")
                 continue
-            clients[kind] = name = _fresh_name(fn, "client")
+            clients[kind] = name = fresh_name(fn, "client")
             options = dict(group[0].request.client)
             if kind in ("module", "urlopen"):
                 library = self.httpx
@@ -511,7 +478,7 @@ class HttpPlanner:
     def _emit_opened(self, fn, call: _Call) -> None:
         """`with urlopen(u) as resp:` -> `async with httpx.AsyncClient(...) as client:` whose
         block first gets `resp = (await client.get(u)).raise_for_status()`."""
-        client = _fresh_name(fn, "client")
+        client = fresh_name(fn, "client")
         timeout = "" if call.request.has_timeout else "timeout=None, "
         self.plan.withs[call.opened] = (f"{self.httpx}.AsyncClient(follow_redirects=True, max_redirects=10, "
                                         f"{timeout}verify={CONTEXT}) as {client}")
@@ -523,259 +490,4 @@ class HttpPlanner:
 
 # -- helpers ------------------------------------------------------------------------------------
 
-def _own_nodes(fn: ast.AST):
-    """The nodes of a function's own body: nested functions and classes are theirs."""
-    stack = list(fn.body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, FUNCS + (ast.ClassDef,)):
-            stack += [*node.decorator_list, *(getattr(node, "args", None) and _defaults(node.args) or [])]
-            continue
-        stack += list(ast.iter_child_nodes(node))
 
-
-def _defaults(args: ast.arguments) -> list[ast.expr]:
-    return [d for d in args.defaults + args.kw_defaults if d is not None]
-
-
-def _parents(fn: ast.AST) -> dict:
-    out = {}
-    for node in ast.walk(fn):
-        for child in ast.iter_child_nodes(node):
-            out[child] = node
-    return out
-
-
-def _ancestors(node, parents):
-    node = parents.get(node)
-    while node is not None:
-        yield node
-        node = parents.get(node)
-
-
-def _within(node: ast.AST, outer: ast.AST) -> bool:
-    return any(n is node for n in ast.walk(outer))
-
-
-def _statement(node: ast.AST, parents) -> ast.stmt:
-    while not isinstance(parents.get(node), (ast.Module,) + FUNCS) and not _in_block(node, parents):
-        node = parents[node]
-    return node
-
-
-def _in_block(node: ast.AST, parents) -> bool:
-    """Whether ``node`` is a statement of a block (a body, orelse, handler... list)."""
-    if not isinstance(node, ast.stmt):
-        return False
-    parent = parents.get(node)
-    return any(isinstance(v, list) and any(s is node for s in v) for v in vars(parent).values())
-
-
-def _is_none(node) -> bool:
-    return isinstance(node, ast.Constant) and node.value is None
-
-
-def _hoistable(expr: ast.expr, fn: ast.AST) -> bool:
-    """Whether ``expr`` may be evaluated once before the calls: a literal, or a parameter the
-    coroutine never rebinds."""
-    if isinstance(expr, ast.Constant):
-        return True
-    if isinstance(expr, (ast.Dict, ast.Tuple, ast.List)):
-        return all(_hoistable(e, fn) for e in ast.iter_child_nodes(expr) if isinstance(e, ast.expr))
-    if isinstance(expr, ast.Name):
-        args = fn.args
-        params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-        return expr.id in params and not any(
-            isinstance(n, ast.Name) and n.id == expr.id and not isinstance(n.ctx, ast.Load) for n in ast.walk(fn))
-    return False
-
-
-def _session_with(node: ast.Call, fn, parents, resolve, source) -> Held | None:
-    """Where the session (or httpx client) that ``node`` (`s.get(...)`) calls was made and is
-    closed, if the coroutine does both: `with requests.Session() as s:`, or `s =
-    requests.Session()` and, in the same block, `s.close()` after the call or in the `finally`
-    of the `try` that holds it."""
-    receiver = node.func.value if isinstance(node.func, ast.Attribute) else None
-    if not isinstance(receiver, ast.Name):
-        return None
-    name = receiver.id
-
-    def made_here(ctx) -> bool:
-        return isinstance(ctx, ast.Call) and ((not ctx.args and not ctx.keywords and resolve(ctx.func) in _SESSIONS)
-                                              or client_item(ctx, resolve, source) is not None)
-
-    for up in _ancestors(node, parents):
-        if up is fn:
-            break
-        if isinstance(up, ast.With) and len(up.items) == 1:
-            item = up.items[0]
-            if isinstance(item.optional_vars, ast.Name) and item.optional_vars.id == name:
-                return Held(name, item.context_expr, up, up.body) if made_here(item.context_expr) else None
-        if not _in_block(up, parents):
-            continue
-        block = next(v for v in vars(parents[up]).values() if isinstance(v, list) and any(x is up for x in v))
-        index = next(i for i, x in enumerate(block) if x is up)
-        made = [i for i in range(index) if _assigns(block[i], name)]
-        if not made:
-            continue
-        owner = block[made[-1]]
-        if not made_here(owner.value):
-            return None
-        if isinstance(up, ast.Try) and made[-1] == index - 1 and not up.handlers and not up.orelse \
-                and len(up.finalbody) == 1 and _closes(up.finalbody[0], name) and any(
-                    any(n is node for n in ast.walk(stmt)) for stmt in up.body):
-            return Held(name, owner.value, owner, up.body, up)
-        ends = [i for i in range(index + 1, len(block)) if _closes(block[i], name)]
-        if ends:
-            return Held(name, owner.value, owner, block[made[-1] + 1:ends[0]], block[ends[0]])
-        return None
-    return None
-
-
-def _session_headers(attr: ast.Attribute, parents, strings) -> None:
-    """`s.headers.update({...})` and `s.headers[k] = v` must set strings (see http_kwargs)."""
-    use = parents.get(attr)
-    values = []
-    if isinstance(use, ast.Attribute) and use.attr == "update" and isinstance(parents.get(use), ast.Call):
-        arg = parents[use].args[0] if parents[use].args else None
-        values = arg.values if isinstance(arg, ast.Dict) and None not in arg.keys else [None]
-    elif isinstance(use, ast.Subscript) and isinstance(use.ctx, ast.Store):
-        assign = parents.get(use)
-        values = [assign.value if isinstance(assign, ast.Assign) else None]
-    if any(v is None or not header_value_ok(v, strings) for v in values):
-        raise Refused(HEADER_NOTE)
-
-
-def _local_dict(fn, name: str, parents) -> ast.Dict | None:
-    """The dict literal ``name`` is bound to, where the coroutine binds it once and only passes
-    it on as a keyword (`headers=headers`), never changing it."""
-    found = None
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and node.id == name:
-            parent = parents.get(node)
-            if isinstance(node.ctx, ast.Store):
-                if found is not None or not (isinstance(parent, ast.Assign) and len(parent.targets) == 1
-                                             and isinstance(parent.value, ast.Dict)):
-                    return None
-                found = parent.value
-            elif not isinstance(parent, ast.keyword):
-                return None
-    return found
-
-
-def _assigns(stmt: ast.stmt, name: str) -> bool:
-    return isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
-        and stmt.targets[0].id == name
-
-
-def _closes(stmt: ast.stmt, name: str) -> bool:
-    """`s.close()` as a statement."""
-    call = stmt.value if isinstance(stmt, ast.Expr) else None
-    return isinstance(call, ast.Call) and not call.args and isinstance(call.func, ast.Attribute) \
-        and call.func.attr == "close" and isinstance(call.func.value, ast.Name) and call.func.value.id == name
-
-
-def _is_binding(node: ast.Name, held: Held, parents) -> bool:
-    """The name where the session is bound or closed, which the rewrite replaces."""
-    if held.end is None:
-        return node is held.owner.items[0].optional_vars
-    return node is held.owner.targets[0] or any(node is n for n in ast.walk(held.end)
-                                                if not isinstance(held.end, ast.Try)) or (
-        isinstance(held.end, ast.Try) and any(node is n for s in held.end.finalbody for n in ast.walk(s)))
-
-
-def _run(fn, stmts: list[ast.stmt], parents, is_elif, starts_line) -> tuple[ast.stmt, ast.stmt] | None:
-    """The first and last statement of the smallest run of one block that holds ``stmts`` (an
-    `elif` is part of its `if`: it has no block of its own to open a client in)."""
-    paths = []
-    for stmt in stmts:
-        path, node = [], stmt
-        while node is not fn:
-            parent = parents[node]
-            if _in_block(node, parents) and not is_elif(node):
-                block = next(v for v in vars(parent).values() if isinstance(v, list) and any(s is node for s in v))
-                index = next(i for i, s in enumerate(block) if s is node)
-                # `a = 1; b = 2` is one line for LibCST: its first statement stands for it; a
-                # block on its header's line (`else: x = 1`) is no block to open a client in
-                while index > 0 and not starts_line(block[index]) and block[index - 1].end_lineno == block[index].lineno:
-                    index -= 1
-                if starts_line(block[index]):
-                    path.append((id(block), block, index))
-            node = parent
-        paths.append(path[::-1])
-    if not all(paths):
-        return None
-    depth = 0
-    while len({p[depth][2] for p in paths}) == 1 and all(len(p) > depth + 1 for p in paths) \
-            and len({p[depth + 1][0] for p in paths}) == 1:
-        depth += 1
-    block = paths[0][depth][1]
-    first = min(p[depth][2] for p in paths)
-    last = max(p[depth][2] for p in paths)
-    run = block[first:last + 1]
-    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for s in run for n in _own_nodes_in(s)):
-        return None
-    return run[0], run[-1]
-
-
-def _own_nodes_in(stmt: ast.stmt):
-    """``stmt`` and its nodes, not those of functions and classes it defines."""
-    if isinstance(stmt, FUNCS + (ast.ClassDef,)):
-        return [stmt]
-    out, stack = [], [stmt]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if not isinstance(node, FUNCS + (ast.ClassDef, ast.Lambda)):
-            stack += list(ast.iter_child_nodes(node))
-    return out
-
-
-def _fresh_name(fn: ast.AST, base: str) -> str:
-    taken = {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
-        a.arg for n in ast.walk(fn) if isinstance(n, ast.arg) for a in [n]}
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"http_{base}" if n == 2 else f"http_{base}{n - 1}"
-    return name
-
-
-def _caught_by_callers(tree: ast.Module, resolve) -> set[str]:
-    """Names of coroutines awaited inside a `try` whose `except` catches requests' errors (or
-    OSError): their errors must keep requests' types."""
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Try) and any(catches_requests_errors(h, resolve) for h in node.handlers):
-            for stmt in node.body:
-                for n in ast.walk(stmt):
-                    if isinstance(n, ast.Await) and isinstance(n.value, ast.Call):
-                        func = n.value.func
-                        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-                        if name:
-                            out.add(name)
-    return out
-
-
-def module_resolver(tree: ast.Module):
-    """A function from an expression to the dotted name it means under the module's imports:
-    `rq.get` -> `requests.get` after `import requests as rq`."""
-    names: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                names[a.asname or a.name.partition(".")[0]] = a.asname and a.name or a.name.partition(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                names[a.asname or a.name] = f"{node.module}.{a.name}"
-
-    def resolve(expr: ast.AST) -> str | None:
-        name = expr.id if isinstance(expr, ast.Name) else dotted(expr)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        full = names.get(head, head)
-        return f"{full}.{rest}" if rest else full
-
-    return resolve

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
-from asyncfix.transforms.http_plan import CONTEXT, HttpPlanner, module_resolver
+from asyncfix.transforms.http_names import module_resolver
+from asyncfix.transforms.http_plan import CONTEXT, HttpPlanner
 from asyncfix.transforms.http_rewrite import Unplaced, apply_plan
 from asyncfix.transforms.http_target import module_target
 from asyncfix.transforms.imports import header, import_insertion, imported_modules
