@@ -280,9 +280,12 @@ def apply(
         progress.close()
     out = sys.stderr if dry_run or diff else sys.stdout
     if dry_run or diff:  # what each change's reviewer should know, beside its diff
+        seen = set()  # a note shared by the calls of one coroutine is said once, at the first
         for f in noted:
             for note in f.notes:
-                print(f"{f.path}:{f.line}:{f.column}: {f.code} note: {note}", file=out)
+                if (f.path, f.function, note) not in seen:
+                    seen.add((f.path, f.function, note))
+                    print(f"{f.path}:{f.line}:{f.column}: {f.code} note: {note}", file=out)
     for f in left:
         print(f"{f.path}:{f.line}:{f.column}: {f.code} left as is: {f.unfixable_reason}", file=out)
     verb = "would rewrite" if dry_run else "rewrote"

@@ -367,3 +367,12 @@ def test_an_edit_that_finds_no_node_drops_the_swap(catalog, monkeypatch):
     result = checked_rewrite(source, "app.py", catalog, {"http"})
     assert "httpx" not in result.text
     assert "the swap could not place its edits" in result.fixed[0].notes[0]
+
+
+def test_a_note_shared_by_a_coroutine_s_calls_is_printed_once(tmp_path, cli):
+    path = tmp_path / "app.py"
+    path.write_text("import requests\n\n\nasync def f(u):\n    a = requests.get(u).text\n"
+                    "    b = requests.get(u).text\n    return a, b\n")
+    err = cli("apply", "--dry-run", path).stderr
+    assert err.count("note: requests had no timeout here") == 1
+    assert "app.py:5:9: AF411 note: requests had no timeout here" in err
