@@ -26,6 +26,8 @@ from asyncfix.transforms.imports import (header, import_insertion, imported_modu
                                          unused_by_rewrite)
 from asyncfix.transforms.httpx_swap import Swap, swap, thread_note
 from asyncfix.transforms.offload import ModuleOffloader
+from asyncfix.transforms.sqlite_swap import SqliteSwap
+from asyncfix.transforms.sqlite_swap import swap as sqlite_swap
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,9 +68,17 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
                        [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in http if id(r) in swapped.notes],
                        [to_finding(r, path, lines, "not rewritten yet") for r in wanted if id(r) not in swapped.notes],
                        before)
-    # sqlite awaits a library swap of its own: a thread is not its fix.
-    selected = [r for r in wanted if r.match.category.unfixable_reason is None]
     backend = Backend.detect(tree, path)
+    sqlite = [r for r in wanted if r.match.category.name == "sqlite"]
+    to_aiosqlite = sqlite_swap(text, tree, lines, sqlite, backend.name, newline) if sqlite else SqliteSwap("")
+    if to_aiosqlite.text:
+        return Rewrite(_drop_unused(tree, to_aiosqlite.text, path),
+                       [to_finding(r, path, lines, notes=to_aiosqlite.notes[id(r)]) for r in sqlite
+                        if id(r) in to_aiosqlite.notes],
+                       [to_finding(r, path, lines, "not rewritten yet") for r in wanted
+                        if id(r) not in to_aiosqlite.notes], before)
+    # sqlite3 objects cannot cross threads: what aiosqlite does not take stays as it is.
+    selected = [r for r in wanted if r.match.category.unfixable_reason is None and r.match.category.name != "sqlite"]
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
@@ -76,7 +86,8 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
                   before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
-            reason = reasons.get(id(raw)) or raw.unfixable_reason or "asyncfix does not rewrite it yet"
+            reason = _sqlite_reason(raw, to_aiosqlite) or reasons.get(id(raw)) or raw.unfixable_reason \
+                or "asyncfix does not rewrite it yet"
             out.unfixable.append(to_finding(raw, path, lines, reason))
     if not plan.edits:
         return out
@@ -116,6 +127,13 @@ def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
         return new
     lines = Lines(new)
     return _apply_edits(new, removal_edits(new_tree, unused, lines.line, lines.starts))
+
+
+def _sqlite_reason(raw, to_aiosqlite) -> str | None:
+    if raw.match.category.name != "sqlite" or raw.unfixable_reason:  # `check` knew it unplanned
+        return None
+    reason = to_aiosqlite.refused.get(id(raw), "it is not in a coroutine's connect-close block")
+    return f"sqlite3 objects cannot cross threads, and aiosqlite does not fit: {reason}"
 
 
 def _thread_notes(raw, swapped: Swap) -> list[str]:
@@ -163,7 +181,7 @@ def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str]
     raise VerifyError("a second pass would change the file again")
 
 
-_PASSES = 4  # a library swap, then up to three rounds of thread hops
+_PASSES = 5  # library swaps (http, sqlite), then up to three rounds of thread hops
 
 
 def _merged(result: Rewrite, again: Rewrite) -> Rewrite:

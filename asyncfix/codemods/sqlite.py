@@ -20,14 +20,20 @@ CATEGORY = Category(
         "    row = conn.execute('SELECT * FROM documents WHERE id = ?', (doc_id,)).fetchone()\n"
         "    conn.close()\n"
         "    return row",
-        instead="Use `aiosqlite` (`async with aiosqlite.connect(...) as db`), or run the whole "
-        "connect-query-close block in a sync helper via `asyncio.to_thread`.",
-        fix_safety="Not rewritten yet: a thread is not the fix, since a `sqlite3.Connection` made on one "
-        "thread refuses use from another (`check_same_thread`); the aiosqlite rewrite is planned. "
-        "When it comes: unsafe when a connection crosses threads: a `sqlite3.Connection` made on one "
-        "thread refuses use from another (`check_same_thread`). Only blocks that create and "
-        "close their connection are moved; `with sqlite3.connect()` commits where "
-        "`async with aiosqlite.connect()` does not, so that rewrite adds the commit.",
+        instead="`aiosqlite`: `async with aiosqlite.connect(...) as conn:` and `await` on "
+        "`execute`, `fetch*`, `commit`; or run the whole connect-query-close block in a sync "
+        "helper via `asyncio.to_thread`.",
+        fix_safety="Safe where applied, with notes. `apply` moves a connection to aiosqlite only "
+        "where the coroutine makes and closes it (`conn.close()` after its uses or in the "
+        "`finally` of the `try` holding them, or a `with sqlite3.connect()` block) and every use "
+        "of it and of its cursors reads the same awaited; it becomes one `async with "
+        "aiosqlite.connect(...)` block, which also closes on error (an aiosqlite connection left "
+        "open hangs interpreter exit). sqlite3's `with` commits and rolls back without closing, "
+        "aiosqlite's closes without committing, so that block gets an explicit commit and "
+        "rollback. Left as they are, with the reason (a sqlite3 connection refuses use from "
+        "another thread, so no thread either): connections kept on `self` or at module level, "
+        "returned or never closed ones, rows iterated from a cursor, `isolation_level` set after "
+        "connecting, a `with` block that returns, trio modules (aiosqlite is asyncio-only).",
         imports="import sqlite3",
     ),
     rules=(
@@ -36,7 +42,6 @@ CATEGORY = Category(
         Rule(code="AF302", message="`{name}` runs a SQLite operation on the event loop",
              methods={CONNECTION: (ANY,), CURSOR: (ANY,)}),
     ),
-    unfixable_reason="sqlite3 objects cannot cross threads; the aiosqlite rewrite is not built yet",
     types=Types(
         returns={
             "sqlite3.connect": CONNECTION,

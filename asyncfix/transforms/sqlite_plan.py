@@ -1,0 +1,212 @@
+"""Plan the sqlite3 -> aiosqlite swap of one module (migration-semantics.md, section 2).
+
+Only connections a coroutine makes and closes itself move, and every use of them and of their
+cursors must read the same awaited: methods are awaited, the properties stay. Each becomes one
+`async with aiosqlite.connect(...) as conn:` block, which also closes the connection when the
+block raises (an aiosqlite connection left open keeps its thread and hangs interpreter exit):
+
+- `conn = sqlite3.connect(p)` ... `conn.close()` (in the same block, or in the `finally` of the
+  `try` right after): the block holds what came between;
+- `with sqlite3.connect(p) as conn: BODY`: sqlite3's `with` is a transaction (commit on success,
+  rollback on error) that does not close, aiosqlite's closes and does not commit, so BODY goes
+  into `try:` ... `await conn.commit()` / `except BaseException: await conn.rollback(); raise`.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.http_kwargs import Refused
+from asyncfix.transforms.http_sessions import closes
+from asyncfix.transforms.http_tree import ancestors, in_block, own_nodes, parent_map
+
+CONNECT = "sqlite3.connect"
+# Methods that do work on the connection's thread: awaited. `cursor`/`execute*` give cursors.
+CONNECTION_CALLS = frozenset({"execute", "executemany", "executescript", "commit", "rollback", "cursor",
+                              "close", "execute_fetchall"})
+CONNECTION_PROPS = frozenset({"row_factory", "text_factory", "total_changes", "in_transaction"})
+CURSOR_CALLS = frozenset({"execute", "executemany", "executescript", "fetchone", "fetchmany", "fetchall",
+                          "close"})
+CURSOR_PROPS = frozenset({"lastrowid", "rowcount", "description", "arraysize"})
+_GIVES_CURSOR = frozenset({"execute", "executemany", "executescript", "cursor"})
+TIMEOUT_NOTE = ("`sqlite3.connect` without `timeout=` waits 5 s on a locked database (checklist "
+                "2.3A): now off the loop, still worth setting")
+CLOSE_NOTE = "the connection is now closed when its block ends, also when the block raises"
+WITH_NOTE = ("sqlite3's `with` committed on success and rolled back on error without closing; the "
+             "block now commits, rolls back and closes")
+
+
+@dataclass
+class Block:
+    """One connection's `async with aiosqlite.connect(...) as <name>:`."""
+
+    owner: ast.stmt  # the assignment or the `with`
+    end: ast.stmt | None  # `conn.close()` or the `try` that closes it (None: the `with` form)
+    connect: ast.Call
+    name: str
+
+
+@dataclass
+class SqlitePlan:
+    awaits: set[ast.Call] = field(default_factory=set)  # calls that become `await <call>`
+    blocks: list[Block] = field(default_factory=list)
+    notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) -> notes
+    refused: dict[int, str] = field(default_factory=dict)
+
+
+class SqlitePlanner:
+    def __init__(self, tree: ast.Module, raws: list[RawFinding], backend: str):
+        self.tree = tree
+        self.raws = raws
+        self.backend = backend
+        self.plan = SqlitePlan()
+
+    def run(self) -> SqlitePlan:
+        by_node = {id(r.node): r for r in self.raws}
+        for fn in ast.walk(self.tree):
+            if isinstance(fn, ast.AsyncFunctionDef):
+                own = [by_node[id(n)] for n in own_nodes(fn) if id(n) in by_node]
+                if own:
+                    self._function(fn, own)
+        return self.plan
+
+    def _function(self, fn, raws: list[RawFinding]) -> None:
+        parents = parent_map(fn)
+        done: set[int] = set()
+        for raw in raws:
+            if raw.name != CONNECT or not isinstance(raw.node, ast.Call):
+                continue
+            try:
+                if self.backend != "asyncio":
+                    raise Refused("aiosqlite runs on asyncio only (this module uses "
+                                  f"{self.backend})")
+                block, scope = _block(raw.node, fn, parents)
+                awaits: set[ast.Call] = set()
+                gone: set[ast.Call] = {raw.node}  # the connect and close calls: the block's now
+                cursors = self._uses(block.name, fn, scope, parents, awaits, connection=True, gone=gone)
+                for cursor in cursors:
+                    self._uses(cursor, fn, scope, parents, awaits, connection=False, gone=gone)
+            except Refused as exc:
+                self.plan.refused[id(raw)] = str(exc)
+                continue
+            mine = [r for r in raws if isinstance(r.node, ast.Call) and (r.node in awaits or r.node in gone)]
+            self.plan.awaits |= awaits
+            self.plan.blocks.append(block)
+            notes = [WITH_NOTE if block.end is None else CLOSE_NOTE]
+            if not any(k.arg == "timeout" for k in raw.node.keywords) and len(raw.node.args) < 2:
+                notes.append(TIMEOUT_NOTE)
+            for r in mine:
+                self.plan.notes[id(r)] = notes if r is raw else []
+                done.add(id(r))
+        for raw in raws:
+            if id(raw) not in done:
+                self.plan.refused.setdefault(id(raw), "it uses a connection that does not move to "
+                                                      "aiosqlite (made elsewhere, or kept)")
+
+    def _uses(self, name: str, fn, scope: list[ast.stmt], parents, awaits: set, connection: bool,
+              gone: set) -> list[str]:
+        """Checks every use of the connection or cursor ``name``; collects the calls to await and
+        returns the names of the cursors bound from the connection."""
+        calls, props = (CONNECTION_CALLS, CONNECTION_PROPS) if connection else (CURSOR_CALLS, CURSOR_PROPS)
+        inside = {id(n) for stmt in scope for n in ast.walk(stmt)}
+        cursors = []
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            if isinstance(node.ctx, ast.Store):
+                if connection or not _binds_once(node, parents):
+                    if not (connection and _is_binding(node, parents)):
+                        raise Refused(f"`{name}` is bound again")
+                continue
+            if id(node) not in inside:
+                raise Refused(f"`{name}` is used outside the block that makes and closes it")
+            if any(isinstance(up, FUNCS + (ast.Lambda, ast.GeneratorExp)) for up in ancestors(node, parents)
+                   if up is not fn and _within(up, fn, parents)):
+                raise Refused(f"`{name}` is used in a nested function or generator, where `await` "
+                              "cannot go")
+            attr = parents.get(node)
+            if not (isinstance(attr, ast.Attribute) and attr.value is node):
+                raise Refused(f"`{name}` is used whole (passed on, returned or iterated)")
+            call = parents.get(attr)
+            if attr.attr in props:
+                if attr.attr == "isolation_level":
+                    raise Refused("it sets `isolation_level` after connecting")
+                continue
+            if not (attr.attr in calls and isinstance(call, ast.Call) and call.func is attr):
+                raise Refused(f"`{name}.{attr.attr}` has no awaited aiosqlite form here")
+            if connection and attr.attr == "close":
+                if not isinstance(parents.get(call), ast.Expr):
+                    raise Refused(f"`{name}.close()` is used as a value")
+                gone.add(call)  # the block closes it: the statement goes
+                continue
+            awaits.add(call)
+            result = parents.get(call)
+            if attr.attr in _GIVES_CURSOR and connection:
+                cursors += self._result_cursor(call, result, parents, awaits)
+            elif attr.attr in _GIVES_CURSOR and not isinstance(result, ast.Expr):
+                raise Refused(f"the cursor `{name}.{attr.attr}()` returns is used")
+        return cursors
+
+    def _result_cursor(self, call: ast.Call, result, parents, awaits: set) -> list[str]:
+        """A cursor made by `conn.execute(...)`: discarded, bound to a name, or read at once."""
+        if isinstance(result, ast.Expr):
+            return []
+        if isinstance(result, ast.Assign) and len(result.targets) == 1 and isinstance(result.targets[0], ast.Name):
+            return [result.targets[0].id]
+        if isinstance(result, ast.Attribute) and result.value is call:
+            outer = parents.get(result)
+            if result.attr in CURSOR_PROPS:
+                return []
+            if result.attr in CURSOR_CALLS - _GIVES_CURSOR and isinstance(outer, ast.Call) and outer.func is result:
+                awaits.add(outer)
+                return []
+        raise Refused("the cursor it returns is used other than bound, discarded or read at once")
+
+
+def _within(node, fn, parents) -> bool:
+    return any(up is fn for up in ancestors(node, parents))
+
+
+def _is_binding(node: ast.Name, parents) -> bool:
+    parent = parents.get(node)
+    if isinstance(parent, ast.Assign):
+        return isinstance(parent.value, ast.Call) and parent.targets[0] is node
+    return isinstance(parent, ast.withitem) and parent.optional_vars is node
+
+
+def _binds_once(node: ast.Name, parents) -> bool:
+    parent = parents.get(node)
+    return isinstance(parent, ast.Assign) and len(parent.targets) == 1 and parent.targets[0] is node
+
+
+def _block(connect: ast.Call, fn, parents) -> tuple[Block, list[ast.stmt]]:
+    """The connection's block and the statements its uses must stay in."""
+    parent = parents.get(connect)
+    if isinstance(parent, ast.withitem):
+        with_ = parents[parent]
+        if len(with_.items) != 1 or not isinstance(parent.optional_vars, ast.Name):
+            raise Refused("its `with` holds more than the connection")
+        if any(isinstance(n, (ast.Return, ast.Break, ast.Continue, ast.Yield, ast.YieldFrom))
+               for s in with_.body for n in ast.walk(s)):
+            raise Refused("its `with` block returns or breaks out: the commit at its end "
+                          "would be skipped")
+        return Block(with_, None, connect, parent.optional_vars.id), with_.body
+    if not (isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name)
+            and in_block(parent, parents)):
+        raise Refused("the connection is not bound to a name where it is made")
+    name = parent.targets[0].id
+    block = next(v for v in vars(parents[parent]).values() if isinstance(v, list) and any(s is parent for s in v))
+    index = next(i for i, s in enumerate(block) if s is parent)
+    rest = block[index + 1:]
+    if rest and isinstance(rest[0], ast.Try) and not rest[0].handlers and not rest[0].orelse \
+            and len(rest[0].finalbody) == 1 and closes(rest[0].finalbody[0], name):
+        return Block(parent, rest[0], connect, name), [parent, *rest[0].body, rest[0].finalbody[0]]
+    ends = [i for i, s in enumerate(rest) if closes(s, name)]
+    if not ends:
+        raise Refused("the coroutine does not close the connection (an aiosqlite connection left "
+                      "open keeps its thread and hangs interpreter exit)")
+    return Block(parent, rest[ends[0]], connect, name), [parent, *rest[:ends[0] + 1]]
+
