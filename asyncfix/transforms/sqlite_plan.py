@@ -117,9 +117,10 @@ class SqlitePlanner:
             if not (isinstance(node, ast.Name) and node.id == name):
                 continue
             if isinstance(node.ctx, ast.Store):
-                if connection or not _binds_once(node, parents):
-                    if not (connection and _is_binding(node, parents)):
-                        raise Refused(f"`{name}` is bound again")
+                stores = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name
+                          and isinstance(n.ctx, ast.Store)]
+                if len(stores) > 1 or not (_is_binding(node, parents) if connection else _binds_once(node, parents)):
+                    raise Refused(f"`{name}` is bound again")
                 continue
             if id(node) not in inside:
                 raise Refused(f"`{name}` is used outside the block that makes and closes it")
