@@ -77,7 +77,7 @@ class _Apply(cst.CSTTransformer):
     # -- expressions ---------------------------------------------------------------------------
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        updated = updated.with_changes(func=_bracketed(updated.func))
+        updated = updated.with_changes(func=bracketed(updated.func))
         key = ("Call",) + self._key(original)
         if key in self.calls:
             self.placed["calls"] += 1
@@ -99,7 +99,7 @@ class _Apply(cst.CSTTransformer):
         return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
-        updated = updated.with_changes(value=_bracketed(updated.value))
+        updated = updated.with_changes(value=bracketed(updated.value))
         op = self.exprs.get(("Attribute",) + self._key(original))
         self.placed["exprs"] += op is not None
         if op in ("ok", "ok()"):
@@ -122,7 +122,7 @@ class _Apply(cst.CSTTransformer):
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.Subscript:
-        return updated.with_changes(value=_bracketed(updated.value))
+        return updated.with_changes(value=bracketed(updated.value))
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -202,7 +202,7 @@ class _Apply(cst.CSTTransformer):
         return updated.with_changes(body=[node for _, node in items])
 
 
-def _bracketed(node: cst.BaseExpression) -> cst.BaseExpression:
+def bracketed(node: cst.BaseExpression) -> cst.BaseExpression:
     """`await x` as the object of `.attr`, `[i]` or `(...)` needs parentheses."""
     if isinstance(node, cst.Await) and not node.lpar:
         return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])

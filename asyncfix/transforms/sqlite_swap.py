@@ -12,7 +12,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
-from asyncfix.transforms.http_rewrite import Unplaced, _bracketed
+from asyncfix.transforms.http_rewrite import Unplaced, bracketed
 from asyncfix.transforms.imports import import_insertion, imported_modules
 from asyncfix.transforms.sqlite_plan import SqlitePlan, SqlitePlanner
 
@@ -96,17 +96,17 @@ class _Apply(cst.CSTTransformer):
         return point.line, point.column
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        updated = updated.with_changes(func=_bracketed(updated.func))
+        updated = updated.with_changes(func=bracketed(updated.func))
         if self._at(original) in self.awaits:
             self.done_awaits += 1
             return cst.Await(updated.with_changes(lpar=[], rpar=[]), lpar=updated.lpar, rpar=updated.rpar)
         return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
-        return updated.with_changes(value=_bracketed(updated.value))
+        return updated.with_changes(value=bracketed(updated.value))
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.Subscript:
-        return updated.with_changes(value=_bracketed(updated.value))
+        return updated.with_changes(value=bracketed(updated.value))
 
     def leave_With(self, original: cst.With, updated: cst.With) -> cst.BaseStatement:
         line = self._at(original, end=False)[0]
