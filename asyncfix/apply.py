@@ -24,10 +24,8 @@ from asyncfix.findings import Finding
 from asyncfix.transforms.backend import POOL, Backend
 from asyncfix.transforms.imports import (header, import_insertion, imported_modules, removal_edits,
                                          unused_by_rewrite)
-from asyncfix.transforms.httpx_swap import Swap, swap, thread_note
+from asyncfix.transforms.library_swap import library_swap, thread_note
 from asyncfix.transforms.offload import ModuleOffloader
-from asyncfix.transforms.sqlite_swap import SqliteSwap
-from asyncfix.transforms.sqlite_swap import swap as sqlite_swap
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,8 +49,9 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
             line_length: int = 88, offload: str = "thread", http_client: str | None = None) -> Rewrite:
     """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``).
 
-    A pass either swaps requests for httpx (and returns: the next pass offloads the rest on the
-    new text) or offloads to threads; ``http_client``: "httpx"/"httpx2", None to detect."""
+    A pass either makes a library swap (requests for httpx, sqlite3 for aiosqlite; it returns,
+    and the next pass goes on from the new text) or offloads to threads; ``http_client``:
+    "httpx"/"httpx2", None to detect."""
     tree = parse(text, path)
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
@@ -61,32 +60,31 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     wanted = [r for r in raws if r.match.category.name in categories or r.match.rule.code in categories]
     if not wanted:
         return Rewrite("", before=before)
-    http = [r for r in wanted if r.match.category.name == "http"]
-    swapped = swap(text, tree, lines, http, http_client, line_length, newline) if http else Swap("")
-    if swapped.text:
-        return Rewrite(_drop_unused(tree, swapped.text, path),
-                       [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in http if id(r) in swapped.notes],
-                       [to_finding(r, path, lines, "not rewritten yet") for r in wanted if id(r) not in swapped.notes],
-                       before)
     backend = Backend.detect(tree, path)
-    sqlite = [r for r in wanted if r.match.category.name == "sqlite"]
-    to_aiosqlite = sqlite_swap(text, tree, lines, sqlite, backend.name, newline) if sqlite else SqliteSwap("")
-    if to_aiosqlite.text:
-        return Rewrite(_drop_unused(tree, to_aiosqlite.text, path),
-                       [to_finding(r, path, lines, notes=to_aiosqlite.notes[id(r)]) for r in sqlite
-                        if id(r) in to_aiosqlite.notes],
-                       [to_finding(r, path, lines, "not rewritten yet") for r in wanted
-                        if id(r) not in to_aiosqlite.notes], before)
+    refused: dict[int, str] = {}  # id(raw) -> why its library swap leaves it
+    for category in ("http", "sqlite"):
+        found = [r for r in wanted if r.match.category.name == category]
+        if not found:
+            continue
+        swapped = library_swap(category, text, tree, lines, found, backend.name, http_client, line_length,
+                               newline)
+        if swapped.text:  # the next pass goes on from the new text
+            return Rewrite(_drop_unused(tree, swapped.text, path),
+                           [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in found
+                            if id(r) in swapped.notes],
+                           [to_finding(r, path, lines, "not rewritten yet") for r in wanted
+                            if id(r) not in swapped.notes], before)
+        refused.update(swapped.refused)
     # sqlite3 objects cannot cross threads: what aiosqlite does not take stays as it is.
     selected = [r for r in wanted if r.match.category.unfixable_reason is None and r.match.category.name != "sqlite"]
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
-    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, swapped)) for r in plan.fixed],
+    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused)) for r in plan.fixed],
                   before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
-            reason = _sqlite_reason(raw, to_aiosqlite) or reasons.get(id(raw)) or raw.unfixable_reason \
+            reason = _sqlite_reason(raw, refused) or reasons.get(id(raw)) or raw.unfixable_reason \
                 or "asyncfix does not rewrite it yet"
             out.unfixable.append(to_finding(raw, path, lines, reason))
     if not plan.edits:
@@ -129,15 +127,15 @@ def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
     return _apply_edits(new, removal_edits(new_tree, unused, lines.line, lines.starts))
 
 
-def _sqlite_reason(raw, to_aiosqlite) -> str | None:
+def _sqlite_reason(raw, refused: dict[int, str]) -> str | None:
     if raw.match.category.name != "sqlite" or raw.unfixable_reason:  # `check` knew it unplanned
         return None
-    reason = to_aiosqlite.refused.get(id(raw), "it is not in a coroutine's connect-close block")
+    reason = refused.get(id(raw), "it is not in a coroutine's connect-close block")
     return f"sqlite3 objects cannot cross threads, and aiosqlite does not fit: {reason}"
 
 
-def _thread_notes(raw, swapped: Swap) -> list[str]:
-    return [thread_note(raw, swapped.refused)] if raw.match.category.name == "http" else []
+def _thread_notes(raw, refused: dict[int, str]) -> list[str]:
+    return [thread_note(raw, refused)] if raw.match.category.name == "http" else []
 
 
 def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:

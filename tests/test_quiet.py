@@ -7,7 +7,8 @@ import ast
 import textwrap
 
 from asyncfix.transforms.callers import around
-from asyncfix.transforms.offload import _own_locals, _parents
+from asyncfix.engine.astutil import parent_map
+from asyncfix.transforms.offload import _own_locals
 from asyncfix.transforms.quiet import Coroutines
 from asyncfix.transforms.sharing import Sharing
 
@@ -176,7 +177,7 @@ def _around(name: str):
         args = func.args
         params = [a.arg for a in args.posonlyargs + args.args]
         sharing = Sharing.of(func, params, _own_locals(func), module_vars, {}, coroutines, module_vars)
-        return _parents(func), sharing, coroutines.silent(func, today=True)
+        return parent_map(func), sharing, coroutines.silent(func, today=True)
 
     return around(by_name[name], coroutines, view, module_vars)
 
@@ -209,7 +210,7 @@ def test_reach_says_whether_the_section_meets_the_callers():
             c = last(p)
             return a, b, c
     """)).body[0]
-    parents = _parents(func)
+    parents = parent_map(func)
     flags = [reach([func.body[k]], func, parents)[2:] for k in (0, 2, 5)]
     # before the first await: one go with the caller's code before the call; after the last
     # certain await (the `if` may skip its await): with the caller's code after it

@@ -96,6 +96,11 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return [node, *memo(node, "_asyncfix_below", _walk_below)]
 
 
+def parent_map(root: ast.AST) -> dict[ast.AST, ast.AST]:
+    """Each node below ``root`` -> the node it is a child of."""
+    return {child: node for node in walk(root) for child in child_nodes(node)}
+
+
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 HOLDS_STATEMENTS = (ast.stmt, ast.ExceptHandler, ast.match_case)  # what no expression holds
 

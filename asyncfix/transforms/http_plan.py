@@ -13,9 +13,10 @@ and goes to the thread rewrite. Refusals spread: calls whose responses share a n
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, parent_map
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_errors import catches_requests_errors, clause_text, twin_clause
 from asyncfix.transforms.http_kwargs import TIMEOUT_NOTE, VERBS, Refused, Request, request_for
@@ -23,7 +24,7 @@ from asyncfix.transforms.http_names import caught_by_callers, hoistable, local_d
 from asyncfix.transforms.http_sessions import (LONG_SESSION, SESSION_STATE, Held, SessionBlock,
                                                is_binding, session_headers, session_with)
 from asyncfix.transforms.http_tree import (ancestors, client_run, fresh_name, is_none, own_nodes,
-                                           parent_map, statement_of)
+                                           statement_of)
 from asyncfix.transforms.http_sync_httpx import CLIENT_STATE, client_item, httpx_request, stream_use
 from asyncfix.transforms.http_sync_httpx import VERBS as HTTPX_VERBS
 from asyncfix.transforms.http_urlopen import NAME as URLOPEN, NOTE as URLOPEN_NOTE
@@ -104,7 +105,11 @@ class HttpPlanner:
         self.by_node = {id(r.node): r for r in raws}
         self.plan = HttpPlan()
         self.escaping = caught_by_callers(tree, resolve)
-        self.strings: dict[str, str] | None = None  # the module's constant strings, when needed
+
+    @functools.cached_property
+    def strings(self) -> dict[str, str]:
+        """The module's constant strings (`API = "https://..."`), found when first needed."""
+        return module_strings(self.tree)
 
     def run(self) -> HttpPlan:
         for fn in ast.walk(self.tree):
@@ -176,12 +181,8 @@ class HttpPlanner:
                 raise Refused("it runs in a lambda or generator expression, where `await` cannot go")
         movable = lambda e: hoistable(e, fn)  # noqa: E731 - may be evaluated once, before
         if kind == "urlopen":
-            if self.strings is None:
-                self.strings = module_strings(self.tree)
             request = urlopen_request(node, self.strings)
         elif kind in ("module", "session"):
-            if self.strings is None:
-                self.strings = module_strings(self.tree)
             request = request_for(node, verb, self.resolve, self.source, movable, kind == "session",
                                   lambda name: local_dict(fn, name, parents), self.strings)
         else:
@@ -335,7 +336,7 @@ class HttpPlanner:
                         continue
                     state = SESSION_STATE if group[0].kind == "session" else CLIENT_STATE
                     if group[0].kind == "session" and isinstance(parent, ast.Attribute) and parent.attr == "headers":
-                        session_headers(parent, parents, self.strings or {})
+                        session_headers(parent, parents, self.strings)
                     if not (isinstance(parent, ast.Attribute) and parent.attr in state):
                         raise Refused(f"the session `{name}` is used in a way an httpx client "
                                       "does not follow (passed on, or settings httpx takes "

@@ -13,15 +13,11 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncfix.engine.source import Lines
+from asyncfix.transforms.cst_edits import Unplaced, bracketed, end_of, served_body, start_of
 from asyncfix.transforms.http_plan import CallEdit, HttpPlan
 
 _NO_SPACE = cst.SimpleWhitespace("")
 _CST_TYPE = {"UnaryOp": "UnaryOperation"}
-
-
-class Unplaced(Exception):
-    """A planned edit found no node at its position: the plan is dropped whole (a call awaited
-    on a client whose block is missing would fail only when it runs)."""
 
 
 def apply_plan(text: str, plan: HttpPlan, lines: Lines, line_length: int) -> str:
@@ -38,14 +34,6 @@ def apply_plan(text: str, plan: HttpPlan, lines: Lines, line_length: int) -> str
     return new
 
 
-def _end(lines: Lines, node: ast.AST) -> tuple[int, int]:
-    return node.end_lineno, lines.char_col(node.end_lineno, node.end_col_offset)
-
-
-def _start(lines: Lines, node: ast.AST) -> tuple[int, int]:
-    return node.lineno, lines.char_col(node.lineno, node.col_offset)
-
-
 def _first_line(node: ast.stmt) -> int:
     return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
 
@@ -56,14 +44,14 @@ class _Apply(cst.CSTTransformer):
     def __init__(self, plan: HttpPlan, lines: Lines, line_length: int):
         super().__init__()
         self.line_length = line_length
-        self.calls = {("Call",) + _end(lines, n): e for n, e in plan.calls.items()}
-        self.exprs = {(_CST_TYPE.get(type(n).__name__, type(n).__name__),) + _end(lines, n): op
+        self.calls = {("Call",) + end_of(lines, n): e for n, e in plan.calls.items()}
+        self.exprs = {(_CST_TYPE.get(type(n).__name__, type(n).__name__),) + end_of(lines, n): op
                       for n, op in plan.exprs.items()}
-        self.fors = {_start(lines, n) for n in plan.async_fors}
-        self.withs = {_start(lines, n): t for n, t in plan.withs.items()}
-        self.prepend = {_start(lines, n): t for n, t in plan.prepend.items()}
-        self.guards = {_start(lines, n): name for n, name in plan.guards.items()}
-        self.clauses = {_start(lines, n): t for n, t in plan.clauses.items()}
+        self.fors = {start_of(lines, n) for n in plan.async_fors}
+        self.withs = {start_of(lines, n): t for n, t in plan.withs.items()}
+        self.prepend = {start_of(lines, n): t for n, t in plan.prepend.items()}
+        self.guards = {start_of(lines, n): name for n, name in plan.guards.items()}
+        self.clauses = {start_of(lines, n): t for n, t in plan.clauses.items()}
         self.wraps = {_first_line(w.first): (_first_line(w.last), w.header) for w in plan.wraps}
         self.blocks = {_first_line(b.owner): (_first_line(b.end), b.header) for b in plan.blocks}
         self.placed = dict.fromkeys(("calls", "exprs", "fors", "withs", "clauses", "wraps", "blocks",
@@ -191,22 +179,14 @@ class _Apply(cst.CSTTransformer):
                 nodes = [node for _, node in items[index:end + 1]]
                 # the new block indents as the one it is in does (files indented by 2 or 13 exist)
                 if kind == "wraps":
-                    inner, indent = [first.with_changes(leading_lines=()), *nodes[1:]], updated.indent
-                elif isinstance(nodes[-1], cst.Try):
-                    inner, indent = list(nodes[-1].body.body), nodes[-1].body.indent
+                    inner = [first.with_changes(leading_lines=()), *nodes[1:]]
+                    body = cst.IndentedBlock(inner, indent=updated.indent)
                 else:
-                    inner, indent = nodes[1:-1], updated.indent
+                    body = served_body(nodes, updated.indent)
                 block = _client_block(header, column, self.line_length).with_changes(
-                    body=cst.IndentedBlock(inner, indent=indent), leading_lines=first.leading_lines)
+                    body=body, leading_lines=first.leading_lines)
                 items[index:end + 1] = [((line, column), block)]
         return updated.with_changes(body=[node for _, node in items])
-
-
-def bracketed(node: cst.BaseExpression) -> cst.BaseExpression:
-    """`await x` as the object of `.attr`, `[i]` or `(...)` needs parentheses."""
-    if isinstance(node, cst.Await) and not node.lpar:
-        return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-    return node
 
 
 def _client_block(header: str, column: int, line_length: int) -> cst.With:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from asyncfix.engine.astutil import FUNCS
+from asyncfix.transforms.sharing import walk_own
 
 
 def own_nodes(fn: ast.AST):
@@ -24,23 +25,11 @@ def _defaults(args: ast.arguments) -> list[ast.expr]:
     return [d for d in args.defaults + args.kw_defaults if d is not None]
 
 
-def parent_map(fn: ast.AST) -> dict:
-    out = {}
-    for node in ast.walk(fn):
-        for child in ast.iter_child_nodes(node):
-            out[child] = node
-    return out
-
-
 def ancestors(node, parents):
     node = parents.get(node)
     while node is not None:
         yield node
         node = parents.get(node)
-
-
-def within(node: ast.AST, outer: ast.AST) -> bool:
-    return any(n is node for n in ast.walk(outer))
 
 
 def statement_of(node: ast.AST, parents) -> ast.stmt:
@@ -90,22 +79,9 @@ def client_run(fn, stmts: list[ast.stmt], parents, is_elif, starts_line) -> tupl
     first = min(p[depth][2] for p in paths)
     last = max(p[depth][2] for p in paths)
     run = block[first:last + 1]
-    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for s in run for n in own_nodes_in(s)):
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for s in run for n in walk_own(s, top=False)):
         return None
     return run[0], run[-1]
-
-
-def own_nodes_in(stmt: ast.stmt):
-    """``stmt`` and its nodes, not those of functions and classes it defines."""
-    if isinstance(stmt, FUNCS + (ast.ClassDef,)):
-        return [stmt]
-    out, stack = [], [stmt]
-    while stack:
-        node = stack.pop()
-        out.append(node)
-        if not isinstance(node, FUNCS + (ast.ClassDef, ast.Lambda)):
-            stack += list(ast.iter_child_nodes(node))
-    return out
 
 
 def fresh_name(fn: ast.AST, base: str) -> str:

@@ -5,33 +5,22 @@ left for the thread rewrite, with the reason."""
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_names import module_resolver
 from asyncfix.transforms.http_plan import CONTEXT, HttpPlanner
-from asyncfix.transforms.http_rewrite import Unplaced, apply_plan
 from asyncfix.transforms.http_target import module_target
-from asyncfix.transforms.imports import header, import_insertion, imported_modules
+from asyncfix.transforms.imports import beside, header, import_insertion, imported_modules
+from asyncfix.transforms.library_swap import SWAPPED_HTTP, Swap
 
 _CONTEXT_COMMENT = ("# One TLS context for the httpx clients below: each client would load the CA",
                     "# bundle again, ~55 ms of CPU on the event loop.")
-_SWAPPED = ("requests.", "httpx.", "httpx2.", "urllib.request.urlopen")
-THREAD_NOTE = "runs in a thread (its client kept): {reason}"
-NOT_REQUESTS = "asyncfix swaps requests, sync httpx and simple urlopen calls; this one stays, in a thread"
-
-
-@dataclass
-class Swap:
-    text: str  # "" when nothing was swapped
-    notes: dict[int, list[str]] = field(default_factory=dict)  # id(raw) swapped -> its notes
-    refused: dict[int, str] = field(default_factory=dict)  # id(raw) -> why it stays on requests
 
 
 def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chosen: str | None,
          line_length: int, newline: str) -> Swap:
-    if not any(r.name.startswith(_SWAPPED) for r in raws):
+    if not any(r.name.startswith(SWAPPED_HTTP) for r in raws):
         return Swap("")
     library, spelled, add_import = module_target(tree, chosen)
 
@@ -52,6 +41,8 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
     plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif, starts_line, alone).run()
     if not plan.calls:
         return Swap("", refused=plan.refused)
+    from asyncfix.transforms.http_rewrite import Unplaced, apply_plan  # LibCST: only when needed
+
     try:
         new = apply_plan(text, plan, lines, line_length)
     except Unplaced as exc:  # never seen: a guard, the calls then go to the thread rewrite
@@ -61,7 +52,7 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
     starts = Lines(new).starts
     inserts = []  # (offset, order at that offset, text)
     if add_import:
-        insertion = _beside_requests(tree, library) or import_insertion(tree, {library}, imported_modules(tree))
+        insertion = beside(tree, "requests", library) or import_insertion(tree, {library}, imported_modules(tree))
         if insertion is not None:
             inserts.append((starts[insertion[0] - 1], 0, insertion[1].replace("\n", newline)))
     if plan.context and not _defines(tree, CONTEXT):
@@ -90,21 +81,3 @@ def _import_block_end(tree: ast.Module, library: str) -> int:
 def _defines(tree: ast.Module, name: str) -> bool:
     return any(isinstance(t, ast.Name) and t.id == name for s in tree.body if isinstance(s, ast.Assign)
                for t in s.targets)
-
-
-def _beside_requests(tree: ast.Module, library: str) -> tuple[int, str] | None:
-    """In the third-party group, just before the module's own `import requests` (the header's
-    imports keep their lines: the swap edits only coroutines)."""
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Import) and any(a.name == "requests" for a in stmt.names):
-            return stmt.lineno, f"import {library}\n"
-        if not isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Expr)):
-            break
-    return None
-
-
-def thread_note(raw: RawFinding, refused: dict[int, str]) -> str:
-    """What the reviewer of a thread-offloaded http call should know."""
-    if not raw.name.startswith(_SWAPPED):
-        return NOT_REQUESTS
-    return THREAD_NOTE.format(reason=refused.get(id(raw), "not swapped for httpx"))

@@ -96,3 +96,14 @@ def removal_edits(tree: ast.Module, names: set[str], line_of, starts: list[int])
             kept = type(stmt)(**{**vars(stmt), "names": keep})
             out.append((start, start + len(span), ast.unparse(kept)))
     return out
+
+
+def beside(tree: ast.Module, module: str, new: str) -> tuple[int, str] | None:
+    """(line, text) putting `import <new>` just before the module's own top `import <module>`,
+    in its group (`import httpx` beside `import requests`); None where there is none."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import) and any(a.name == module for a in stmt.names):
+            return stmt.lineno, f"import {new}\n"
+        if not isinstance(stmt, (ast.Import, ast.ImportFrom, ast.Expr)):
+            break
+    return None

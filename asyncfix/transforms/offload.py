@@ -19,7 +19,8 @@ import bisect
 import functools
 from dataclasses import dataclass, field, replace
 
-from asyncfix.engine.astutil import FUNCS, child_nodes, first_param, inside, name_nodes, statements, walk
+from asyncfix.engine.astutil import (FUNCS, child_nodes, first_param, inside, name_nodes, parent_map, statements,
+                                     walk)
 from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.atomicity import Around, header, split_reason
@@ -669,7 +670,7 @@ class ModuleOffloader:
         """child -> parent in a coroutine, made once: its offloader and its callers' views both
         need it (do not change it)."""
         if id(func) not in self._parent_maps:
-            self._parent_maps[id(func)] = _parents(func)
+            self._parent_maps[id(func)] = parent_map(func)
         return self._parent_maps[id(func)]
 
     def segment(self, node: ast.AST) -> str:
@@ -970,7 +971,3 @@ def _eol(text: str, end: int) -> str:
     if end and text[end - 1] in "\r\n":
         return text[end - 1]
     return ""
-
-
-def _parents(root: ast.AST) -> dict[ast.AST, ast.AST]:
-    return {child: node for node in walk(root) for child in child_nodes(node)}

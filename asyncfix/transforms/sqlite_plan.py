@@ -17,11 +17,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from asyncfix.engine.astutil import FUNCS
+from asyncfix.engine.astutil import FUNCS, parent_map
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_kwargs import Refused
 from asyncfix.transforms.http_sessions import closes
-from asyncfix.transforms.http_tree import ancestors, in_block, own_nodes, parent_map
+from asyncfix.transforms.http_tree import ancestors, in_block, own_nodes
 
 CONNECT = "sqlite3.connect"
 # Methods that do work on the connection's thread: awaited. `cursor`/`execute*` give cursors.
@@ -112,20 +112,18 @@ class SqlitePlanner:
         returns the names of the cursors bound from the connection."""
         calls, props = (CONNECTION_CALLS, CONNECTION_PROPS) if connection else (CURSOR_CALLS, CURSOR_PROPS)
         inside = {id(n) for stmt in scope for n in ast.walk(stmt)}
+        named = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name]
+        stores = [n for n in named if isinstance(n.ctx, ast.Store)]
         cursors = []
-        for node in ast.walk(fn):
-            if not (isinstance(node, ast.Name) and node.id == name):
-                continue
+        for node in named:
             if isinstance(node.ctx, ast.Store):
-                stores = [n for n in ast.walk(fn) if isinstance(n, ast.Name) and n.id == name
-                          and isinstance(n.ctx, ast.Store)]
                 if len(stores) > 1 or not (_is_binding(node, parents) if connection else _binds_once(node, parents)):
                     raise Refused(f"`{name}` is bound again")
                 continue
             if id(node) not in inside:
                 raise Refused(f"`{name}` is used outside the block that makes and closes it")
             if any(isinstance(up, FUNCS + (ast.Lambda, ast.GeneratorExp)) for up in ancestors(node, parents)
-                   if up is not fn and _within(up, fn, parents)):
+                   if up is not fn):
                 raise Refused(f"`{name}` is used in a nested function or generator, where `await` "
                               "cannot go")
             attr = parents.get(node)
@@ -165,10 +163,6 @@ class SqlitePlanner:
                 awaits.add(outer)
                 return []
         raise Refused("the cursor it returns is used other than bound, discarded or read at once")
-
-
-def _within(node, fn, parents) -> bool:
-    return any(up is fn for up in ancestors(node, parents))
 
 
 def _is_binding(node: ast.Name, parents) -> bool:
