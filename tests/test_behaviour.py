@@ -4,7 +4,6 @@ event loop beside a 5 ms ticker; same result, and the loop's worst lag drops bel
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import sys
 import textwrap
@@ -15,15 +14,7 @@ import pytest
 
 from asyncfix.apply import checked_rewrite
 from tests.lag import with_lag
-
-
-def load(source: str, folder, name: str):
-    path = folder / f"{name}.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.modules import load
 
 
 def _with_ticker(make_coro, prepare=lambda: None):

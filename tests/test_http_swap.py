@@ -311,23 +311,19 @@ def test_urlopen_swapped_keeps_results_and_frees_the_loop(http_server, catalog, 
     """The URL must be known to be http(s) (urlopen also opens file: and data: URLs), so the
     server's address is written into the program, as a module constant would be."""
     import asyncio
-    import importlib.util
 
-    from tests.test_http_behaviour import _with_lag
+    from tests.lag import with_lag
+    from tests.modules import load
 
     source = URLOPEN_PROGRAM.format(url=http_server.url)
     rewritten = checked_rewrite(source, "prog.py", catalog, {"http"}).text
     assert rewritten.count("AsyncClient(") == 2 and "urllib" not in rewritten  # the `with`; the others share one
     out = {}
     for name, text in (("before", source), ("after", rewritten)):
-        path = tmp_path / f"{name}.py"
-        path.write_text(text)
-        spec = importlib.util.spec_from_file_location(f"urlopen_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = load(text, tmp_path, f"urlopen_{name}")
         asyncio.run(module.main())  # warm: first-use imports
         with http_server.delayed(0.3):
-            out[name] = asyncio.run(_with_lag(module.main))
+            out[name] = asyncio.run(with_lag(module.main))
     (before, lag_before), (after, lag_after) = out["before"], out["after"]
     assert after == before and before[-1] is True
     assert lag_before >= 0.25 and lag_after < 0.1, (lag_before, lag_after)

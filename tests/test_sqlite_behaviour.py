@@ -11,7 +11,6 @@ whole query, the rewrite by less than 60 ms.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import inspect
 import sqlite3
 
@@ -19,6 +18,7 @@ import pytest
 
 from tests.conftest import FIXTURES
 from tests.lag import with_lag
+from tests.modules import load_file
 
 FOLDER = FIXTURES / "apply" / "sqlite"
 PAIRS = sorted(p for p in FOLDER.glob("*.py") if not p.name.endswith(".fixed.py")
@@ -26,15 +26,8 @@ PAIRS = sorted(p for p in FOLDER.glob("*.py") if not p.name.endswith(".fixed.py"
                and p.with_name(p.stem + ".fixed.py").read_text() != p.read_text())
 
 
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def entries(path) -> list[str]:
-    module = load(path, f"sqlite_entries_{path.stem}")
+    module = load_file(path, f"sqlite_entries_{path.stem}")
     return [name for name, fn in vars(module).items() if inspect.iscoroutinefunction(fn)
             and fn.__module__ == module.__name__ and list(inspect.signature(fn).parameters)[:1] == ["db_path"]]
 
@@ -52,7 +45,7 @@ def dump(db_path) -> dict:
 
 
 def run_side(path, entry, db_path, role, measure=False):
-    module = load(path, f"sqlite_{role}_{path.stem}")
+    module = load_file(path, f"sqlite_{role}_{path.stem}")
     module.setup(db_path)
     work = getattr(module, entry)
     if measure:

@@ -8,13 +8,13 @@ file. Fixed budget, derandomized, no shrinking (about 10 s)."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import sqlite3
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from asyncfix.apply import checked_rewrite
+from tests.modules import load
 
 SETUP = "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO t (v) VALUES (1), (2);"
 OPS = [
@@ -71,11 +71,7 @@ def _run(text: str, folder, name: str):
     conn = sqlite3.connect(db)
     conn.executescript(SETUP)
     conn.close()
-    path = folder / f"{name}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(f"sqlite_fuzz_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load(text, folder, name)
     result = asyncio.run(module.main(str(db)))
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT * FROM t ORDER BY id").fetchall()
