@@ -1,3 +1,3 @@
 """asyncfix: find and fix blocking calls that freeze the event loop of Python async backends."""
 
-__version__ = "0.2.0"  # the cache is keyed by it: verdicts changed with the library swaps
+__version__ = "0.3.0"  # the cache is keyed by it: verdicts changed with the sqlite thread and lock forms

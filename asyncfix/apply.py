@@ -26,6 +26,7 @@ from asyncfix.transforms.imports import (header, import_insertion, imported_modu
                                          unused_by_rewrite)
 from asyncfix.transforms.library_swap import library_swap, thread_note
 from asyncfix.transforms.offload import ModuleOffloader
+from asyncfix.transforms.sqlite_offload import SqliteOffload
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,12 +47,14 @@ class VerifyError(Exception):
 
 
 def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
-            line_length: int = 88, offload: str = "thread", http_client: str | None = None) -> Rewrite:
+            line_length: int = 88, offload: str = "thread", http_client: str | None = None,
+            sqlite: str = "aiosqlite") -> Rewrite:
     """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``).
 
     A pass either makes a library swap (requests for httpx, sqlite3 for aiosqlite; it returns,
     and the next pass goes on from the new text) or offloads to threads; ``http_client``:
-    "httpx"/"httpx2", None to detect."""
+    "httpx"/"httpx2", None to detect; ``sqlite``: "aiosqlite" (connections it cannot take run
+    in a thread, block by block) or "thread" (all of them do)."""
     tree = parse(text, path)
     lines = Lines(text)
     raws = raw_findings(tree, catalog, lines)
@@ -64,7 +67,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     refused: dict[int, str] = {}  # id(raw) -> why its library swap leaves it
     for category in ("http", "sqlite"):
         found = [r for r in wanted if r.match.category.name == category]
-        if not found:
+        if not found or (category == "sqlite" and sqlite == "thread"):
             continue
         swapped = library_swap(category, text, tree, lines, found, backend.name, http_client, line_length,
                                newline)
@@ -75,21 +78,39 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
                            [to_finding(r, path, lines, "not rewritten yet") for r in wanted
                             if id(r) not in swapped.notes], before)
         refused.update(swapped.refused)
-    # sqlite3 objects cannot cross threads: what aiosqlite does not take stays as it is.
-    selected = [r for r in wanted if r.match.category.unfixable_reason is None and r.match.category.name != "sqlite"]
-    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload).run(raws)
+    # sqlite3 objects cannot cross threads: a connection's calls move only with its whole block
+    # (or, for a shared one, its stretch of uses under its lock).
+    sqlite_found = [r for r in wanted if r.match.category.name == "sqlite"]
+    sq = SqliteOffload()
+    if sqlite_found:
+        from asyncfix.transforms import sqlite_offload
+
+        sq = sqlite_offload.plan(tree, sqlite_found, lines, newline, {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+        raws = [sq.cleared.get(id(r), r) for r in raws]
+        wanted = [sq.cleared.get(id(r), r) for r in wanted]
+    in_atoms = sq.in_atoms()
+    selected = [r for r in wanted if r.match.category.unfixable_reason is None
+                and (r.match.category.name != "sqlite" or id(r.node) in in_atoms)]
+    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload,
+                           sq.atoms, sq.locks).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
-    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused)) for r in plan.fixed],
+    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused, sq.notes)) for r in plan.fixed],
                   before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
-            reason = _sqlite_reason(raw, refused) or reasons.get(id(raw)) or raw.unfixable_reason \
+            reason = _sqlite_reason(raw, refused, sq.refused, in_atoms) or reasons.get(id(raw)) or raw.unfixable_reason \
                 or "asyncfix does not rewrite it yet"
+            if id(raw.node) in in_atoms and refused.get(id(raw)):  # why not aiosqlite either
+                reason = f"aiosqlite does not fit ({refused[id(raw)]}), and {reason}"
             out.unfixable.append(to_finding(raw, path, lines, reason))
     if not plan.edits:
         return out
     edits = [(e.start, e.end, e.text) for e in plan.edits]
+    for users, at, lock_line in sq.lock_lines:  # the lock of a shared connection some helper takes
+        if any(u in fixed_ids for u in users):
+            edits.append((at, at, lock_line))
+            backend.need("threading")
     by_anchor: dict[tuple[int, bool], list[str]] = {}
     for anchor, source, before in plan.helpers:
         by_anchor.setdefault((anchor, before), []).append(source)
@@ -127,15 +148,28 @@ def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
     return _apply_edits(new, removal_edits(new_tree, unused, lines.line, lines.starts))
 
 
-def _sqlite_reason(raw, refused: dict[int, str]) -> str | None:
-    if raw.match.category.name != "sqlite" or raw.unfixable_reason:  # `check` knew it unplanned
-        return None
-    reason = refused.get(id(raw), "it is not in a coroutine's connect-close block")
-    return f"sqlite3 objects cannot cross threads, and aiosqlite does not fit: {reason}"
+def _sqlite_reason(raw, refused: dict[int, str], thread_refused: dict[int, str], in_atoms: set[int]) -> str | None:
+    """Why a sqlite call outside any movable block stays (the offloader explains the others)."""
+    if raw.match.category.name != "sqlite" or id(raw.node) in in_atoms:
+        return None  # the offloader says why
+    if raw.unfixable_reason:  # a connection made elsewhere: why its uses stay on the loop
+        return thread_refused.get(id(raw))
+    thread = thread_refused.get(id(raw), "its connection's block cannot move to a thread whole")
+    swap = refused.get(id(raw))
+    return (f"aiosqlite does not fit ({swap}), and " if swap else "") + \
+        f"sqlite3 objects cannot cross threads: {thread}"
 
 
-def _thread_notes(raw, refused: dict[int, str]) -> list[str]:
-    return [thread_note(raw, refused)] if raw.match.category.name == "http" else []
+def _thread_notes(raw, refused: dict[int, str], sqlite_notes: dict[int, list[str]]) -> list[str]:
+    if raw.match.category.name == "http":
+        return [thread_note(raw, refused)]
+    if id(raw) in sqlite_notes:
+        return sqlite_notes[id(raw)]
+    if raw.name == "sqlite3.connect":
+        from asyncfix.transforms.sqlite_thread import thread_notes
+
+        return thread_notes(raw, refused.get(id(raw)))
+    return []
 
 
 def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
@@ -162,19 +196,20 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
                     newline: str = "\n", line_length: int = 88, offload: str = "thread",
-                    http_client: str | None = None) -> Rewrite:
+                    http_client: str | None = None, sqlite: str = "aiosqlite") -> Rewrite:
     """`rewrite`, verified. Like ruff's fix loop, passes repeat until one changes nothing (at most
     ``_PASSES``): a hop planned in one pass ends await-free sections that the next pass weighs
     again, and may then find safe to split (each pass keeps the behaviour of its input)."""
-    result = rewrite(text, path, catalog, categories, newline, line_length, offload, http_client)
+    options = {"newline": newline, "line_length": line_length, "offload": offload,
+               "http_client": http_client, "sqlite": sqlite}
+    result = rewrite(text, path, catalog, categories, **options)
     if not result.text:
         return result
     compiles = _compiles(text, path)  # once: every pass's text must compile where this one does
     for _ in range(_PASSES):
-        again = _verify(compiles, result, path, catalog, categories, newline, line_length, offload,
-                        http_client)
-        if not again.text or again.text == result.text:
-            return result
+        again = _verify(compiles, result, path, catalog, categories, options)
+        if not again.text or again.text == result.text:  # the last pass's reasons are the true ones
+            return replace(_merged(result, again), text=result.text)
         result = _merged(result, again)
     raise VerifyError("a second pass would change the file again")
 
@@ -215,7 +250,7 @@ def _compiles(text: str, path: str) -> bool:
 
 
 def _verify(compiles: bool, result: Rewrite, path: str, catalog: Catalog, categories: set[str],
-            newline: str, line_length: int, offload: str, http_client: str | None = None) -> Rewrite:
+            options: dict) -> Rewrite:
     """Checks ``result`` (``compiles``: the original compiles here, so it must) and returns the
     pass over its text."""
     new = result.text
@@ -228,7 +263,7 @@ def _verify(compiles: bool, result: Rewrite, path: str, catalog: Catalog, catego
                 raise VerifyError(f"the rewrite does not compile: {exc}") from None
     # The next pass parses and re-analyses the new text: one pass serves both checks.
     try:
-        again = rewrite(new, path, catalog, categories, newline, line_length, offload, http_client)
+        again = rewrite(new, path, catalog, categories, **options)
     except SyntaxError as exc:
         raise VerifyError(f"the rewrite does not parse: {exc.msg} (line {exc.lineno})") from None
     old_keys, new_keys = Counter(result.before), Counter(again.before)
@@ -275,7 +310,8 @@ class FileResult:
 
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
-               line_length: int, offload: str = "thread", http_client: str | None = None) -> FileResult:
+               line_length: int, offload: str = "thread", http_client: str | None = None,
+               sqlite: str = "aiosqlite") -> FileResult:
     """One file through `apply`, which looks at it as `check` does, so that both give a file the
     same verdict: without `async` it is not read further; bytes Python cannot decode and syntax
     errors where check parses are errors; where check finds nothing to move the file is left as is
@@ -298,7 +334,7 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
-                                 offload, http_client)
+                                 offload, http_client, sqlite)
     except SyntaxError as exc:  # in a part check does not parse: a rewrite needs the whole file
         out.error = _syntax_error(exc)
         return out

@@ -12,6 +12,10 @@ from functools import cached_property
 from typing import Iterable, Mapping
 
 ANY = "*"
+# The walker's word on a sqlite call whose connection a coroutine did not make: `apply` may still
+# move it (a connection made with check_same_thread=False, under a lock), so `check` asks it.
+MADE_ELSEWHERE = ("the sqlite3 connection was made outside this coroutine, and sqlite3 objects refuse use "
+                  "from another thread (check_same_thread)")
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,11 @@ class HttpClient(str, Enum):
     httpx2 = "httpx2"
 
 
+class SqliteFix(str, Enum):
+    aiosqlite = "aiosqlite"
+    thread = "thread"
+
+
 @app.command()
 def apply(
     paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
@@ -226,6 +231,8 @@ def apply(
     http_client: Optional[HttpClient] = typer.Option(
         None, "--http-client", help="What requests becomes (default: httpx2 where the project "
         "depends on it, else httpx)."),
+    sqlite: SqliteFix = typer.Option(SqliteFix.aiosqlite, "--sqlite", help="What sqlite3 connections "
+        "become: aiosqlite (a thread, block by block, where it does not fit) or thread."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
 ) -> None:
     """Rewrite blocking calls: requests to httpx.AsyncClient, the rest to threads through sync
@@ -253,7 +260,8 @@ def apply(
     # apply_file takes codes where it took category names: it moves what check reports, no more
     options = {"categories": codes, "write": not dry_run,
                "line_length": project_line_length(config.root), "offload": offload.value,
-               "http_client": http_client.value if http_client else project_target(config.root)}
+               "http_client": http_client.value if http_client else project_target(config.root),
+               "sqlite": sqlite.value}
     color = sys.stdout.isatty()
     changed, errors, fixed, left, noted = 0, 0, 0, [], []
     progress = Progress(len(files))

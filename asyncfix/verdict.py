@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from asyncfix.catalog import Catalog
+from asyncfix.catalog import MADE_ELSEWHERE, Catalog
 from asyncfix.findings import Finding
 
 
@@ -26,7 +26,7 @@ def with_apply_verdict(text: str, path: str, catalog: Catalog, codes: frozenset[
     from asyncfix.apply import VerifyError, checked_rewrite  # the planner loads only when needed
 
     selected = set(codes) if codes is not None else set(catalog.categories)
-    if not any(f.fixable and (f.code in selected or f.category in selected) for f in findings):
+    if not any(_movable(f) and (f.code in selected or f.category in selected) for f in findings):
         return findings
     try:
         result = checked_rewrite(text, path, catalog, selected, line_length=line_length)
@@ -40,12 +40,17 @@ def with_apply_verdict(text: str, path: str, catalog: Catalog, codes: frozenset[
     for f in findings:
         if _key(f) in fixed:
             out.append(replace(f, fixable=True, unfixable_reason=None))
-        elif f.fixable:
-            reason = reasons.get(_key(f)) or "not selected for `apply`"
+        elif _movable(f):
+            reason = reasons.get(_key(f)) or f.unfixable_reason or "not selected for `apply`"
             out.append(replace(f, fixable=False, unfixable_reason=reason))
         else:
             out.append(f)
     return out
+
+
+def _movable(f: Finding) -> bool:
+    """Whether `apply` may move it: fixable, or a call on a sqlite connection made elsewhere."""
+    return f.fixable or f.unfixable_reason == MADE_ELSEWHERE
 
 
 def _all_left(findings: list[Finding], reason: str) -> list[Finding]:

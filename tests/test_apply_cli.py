@@ -195,8 +195,8 @@ def test_verification_refuses_broken_or_lossy_rewrites(catalog):
     for reason, text in cases.items():
         bad = Rewrite(text, fixed=[], before=planned.before)
         with pytest.raises(VerifyError, match=reason):
-            _verify(_compiles(old, "app.py"), bad, "app.py", catalog, set(catalog.categories), "\n", 88,
-                    "thread")
+            _verify(_compiles(old, "app.py"), bad, "app.py", catalog, set(catalog.categories),
+                    {"newline": "\n", "line_length": 88, "offload": "thread"})
 
 
 def test_jobs_give_the_same_output_in_path_order(tmp_path, monkeypatch, cli):

@@ -1,5 +1,6 @@
 """Golden cases: fixtures/apply/<category>/<case>.py is rewritten to exactly <case>.fixed.py, the
-lines marked `# unfixable` keep their findings, and a second pass changes nothing."""
+lines marked `# unfixable` keep their findings, and a second pass changes nothing. A first line
+`# apply-options: sqlite=thread` passes options, as the command's flags would."""
 
 from __future__ import annotations
 
@@ -11,15 +12,22 @@ from tests.conftest import FIXTURES
 CASES = sorted(p for p in (FIXTURES / "apply").rglob("*.py") if not p.name.endswith(".fixed.py"))
 
 
+def options(source: str) -> dict[str, str]:
+    first = source.partition("\n")[0]
+    if not first.startswith("# apply-options:"):
+        return {}
+    return dict(item.split("=") for item in first.partition(":")[2].split())
+
+
 @pytest.mark.parametrize("path", CASES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_golden(path, catalog):
     source = path.read_text()
     expected = path.with_name(path.stem + ".fixed.py").read_text()
-    result = checked_rewrite(source, path.name, catalog, set(catalog.categories))
+    result = checked_rewrite(source, path.name, catalog, set(catalog.categories), **options(source))
     assert (result.text or source) == expected
     marked = {n for n, line in enumerate(source.splitlines(), 1) if line.rstrip().endswith("# unfixable")}
     assert {f.line for f in result.unfixable} == marked
-    again = checked_rewrite(expected, path.name, catalog, set(catalog.categories))
+    again = checked_rewrite(expected, path.name, catalog, set(catalog.categories), **options(source))
     assert not again.text or again.text == expected
     compile(expected, path.name, "exec")
 

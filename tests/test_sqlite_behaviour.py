@@ -80,3 +80,41 @@ def test_heavy_query_frees_the_loop(path, entry, tmp_path):
 
 def test_the_cases_are_there():
     assert {p.stem for p in PAIRS} >= {"connect_close", "with_transaction"} and HEAVY
+
+
+DEMO = FIXTURES / "demo_backend" / "app" / "db.py"
+
+
+async def _demo_session(module):
+    await module.insert_document("d1", "a.pdf")
+    await module.insert_document("d2", "b.pdf", "processing")
+    await module.update_status("d1", "done")
+    try:
+        await module.insert_document("d1", "again.pdf")  # primary key taken
+    except sqlite3.IntegrityError as exc:
+        failed = str(exc)
+    got = await module.get_document("d1")
+    return failed, {k: got[k] for k in ("id", "filename", "status")}, await module.get_document("nope"), \
+        sorted((d["id"], d["status"]) for d in await module.list_documents())
+
+
+def test_the_demo_backend_db_module_keeps_its_rows(tmp_path, catalog):
+    """fixtures/demo_backend/app/db.py, rewritten (every sqlite call of it leaves the loop),
+    gives the same answers and leaves the same rows."""
+    from asyncfix.apply import checked_rewrite
+    from asyncfix.engine.file import analyze_source
+    from tests.modules import load
+
+    source = DEMO.read_text()
+    result = checked_rewrite(source, "db.py", catalog, set(catalog.categories))
+    assert "aiosqlite.connect(DB_PATH)" in result.text and not result.unfixable
+    assert not [f for f in analyze_source(result.text, "db.py", catalog) if f.category == "sqlite"]
+    outcomes = []
+    for role, text in (("before", source), ("after", result.text)):
+        module = load(text, tmp_path, f"demo_db_{role}")
+        module.DB_PATH = tmp_path / f"{role}.db"
+        module.init_db()
+        outcomes.append((asyncio.run(_demo_session(module)), dump(module.DB_PATH)))
+    assert outcomes[0][0][1]["status"] == "done" and outcomes[0][1]["documents"]
+    assert [(r, {t: [row[:3] for row in rows] for t, rows in d.items()}) for r, d in outcomes[1:]] == \
+        [(outcomes[0][0], {t: [row[:3] for row in rows] for t, rows in outcomes[0][1].items()})]

@@ -23,17 +23,21 @@ CATEGORY = Category(
         instead="`aiosqlite`: `async with aiosqlite.connect(...) as conn:` and `await` on "
         "`execute`, `fetch*`, `commit`; or run the whole connect-query-close block in a sync "
         "helper via `asyncio.to_thread`.",
-        fix_safety="Safe where applied, with notes. `apply` moves a connection to aiosqlite only "
-        "where the coroutine makes and closes it (`conn.close()` after its uses or in the "
-        "`finally` of the `try` holding them, or a `with sqlite3.connect()` block) and every use "
-        "of it and of its cursors reads the same awaited; it becomes one `async with "
-        "aiosqlite.connect(...)` block, which also closes on error (an aiosqlite connection left "
-        "open hangs interpreter exit). sqlite3's `with` commits and rolls back without closing, "
-        "aiosqlite's closes without committing, so that block gets an explicit commit and "
-        "rollback. Left as they are, with the reason (a sqlite3 connection refuses use from "
-        "another thread, so no thread either): connections kept on `self` or at module level, "
-        "returned or never closed ones, rows iterated from a cursor, `isolation_level` set after "
-        "connecting, a `with` block that returns, trio modules (aiosqlite is asyncio-only).",
+        fix_safety="Safe where applied, with notes. A connection the coroutine makes and closes "
+        "(`conn.close()` after its uses or in the `finally` of the `try` holding them, or a `with "
+        "sqlite3.connect()` block) whose every use, and every use of its cursors, reads the same "
+        "awaited becomes one `async with aiosqlite.connect(...)` block, which also closes on error "
+        "(an aiosqlite connection left open hangs interpreter exit); sqlite3's `with` commits and "
+        "rolls back without closing, aiosqlite's closes without committing, so that block gets an "
+        "explicit commit and rollback; rows iterated become `async for`, `isolation_level` set "
+        "right after connecting moves into the connect. Where aiosqlite does not fit (or with "
+        "`--sqlite thread`, or in trio modules) the connection's whole block, made, used and closed, "
+        "runs in one sync helper through one thread hop. A connection kept on `self` or at module "
+        "level made with `check_same_thread=False` has each await-free stretch of uses run in a "
+        "thread under one lock per connection (concurrent coroutines' uses may run in another "
+        "order). Left as they are, with the reason: a connection or cursor that leaves its block, "
+        "a block that awaits in the middle of its sqlite3 uses, a shared connection that sync code "
+        "also uses, or made without `check_same_thread=False`.",
         imports="import sqlite3",
     ),
     rules=(

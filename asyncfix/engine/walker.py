@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asyncfix.catalog import Match, imports_module
+from asyncfix.catalog import MADE_ELSEWHERE, Match, imports_module
 from asyncfix.engine.astutil import (COMPREHENSIONS, FUNCS, children, decorator_name,
                                      lambda_defaults, lambda_scope)
 from asyncfix.engine.resolve import Scope, bind_target, dotted, import_bindings, is_offload
@@ -271,8 +271,7 @@ class FunctionWalker:
             reason = "the call is inside a lambda, where `await` cannot go"
         if (reason is None and match.category.name == "sqlite" and isinstance(receiver, Inst)
                 and not receiver.local):
-            reason = ("the sqlite3 connection was made outside this coroutine, and sqlite3 objects "
-                      "refuse use from another thread (check_same_thread)")
+            reason = MADE_ELSEWHERE
         evidence = None
         if rule.weak_code:  # json: reported by default only with evidence of a big payload
             evidence = self.sizes.evidence(node, name.rpartition(".")[2], scope)

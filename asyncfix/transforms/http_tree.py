@@ -21,6 +21,16 @@ def own_nodes(fn: ast.AST):
         stack += list(ast.iter_child_nodes(node))
 
 
+def by_coroutine(tree: ast.Module, raws):
+    """(coroutine, its own findings among ``raws``) for each coroutine that has some."""
+    by_node = {id(r.node): r for r in raws}
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.AsyncFunctionDef):
+            own = [by_node[id(n)] for n in own_nodes(fn) if id(n) in by_node]
+            if own:
+                yield fn, own
+
+
 def _defaults(args: ast.arguments) -> list[ast.expr]:
     return [d for d in args.defaults + args.kw_defaults if d is not None]
 

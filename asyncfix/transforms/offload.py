@@ -6,7 +6,8 @@ Only what is known to be safe moves. Each hazard has its own module: the data fl
 exceptions included (`flow`), work that belongs to the loop (`loopbound`), sync locks (`locks`),
 check-then-act sections a hop would split (`atomicity`), lazily evaluated calls (`laziness`),
 helper names and places (`placement`). Where a statement cannot move whole, its blocking calls
-are offloaded one by one; a call left as is gets the true reason.
+are offloaded one by one; a call left as is gets the true reason. "Atoms" (a sqlite3
+connection's block: `sqlite_thread`) move whole in one run or stay, never call by call.
 
 The plan is made on the stdlib ast of the whole file and applied as text edits, so everything not
 rewritten keeps its bytes.
@@ -46,6 +47,9 @@ _SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 _SLEEPS_ONLY = "its only blocking calls are sleeps, which become async sleeps where they stand"
 _LAZY = "it returns a lazy iterator: the file system is read where it is consumed, on the loop"
 _ENTERED = "it returns a context manager that makes the request when entered, on the loop"
+ATOM_STAYS = ("sqlite3 objects cannot cross threads, so a connection's block (or a shared one's stretch "
+              "of uses) moves to a thread whole or not at all, and this one cannot move")
+ALONE = "a sqlite3 object refuses use from any thread but the one that made it"
 _CONSUMING = frozenset({"sorted", "min", "max", "map", "filter", "sort", "any", "all", "sum", "list"})
 
 
@@ -151,6 +155,7 @@ class FunctionOffloader:
                     self.by_stmt.setdefault(id(node), []).append(finding)
         self.blocking = {id(f.node) for f in findings}
         self.hops: set[int] = set()  # statements planned to await so far, in source order
+        self.given: set[int] = set()  # findings given up
 
     @functools.cached_property
     def flow(self) -> Flow:
@@ -167,7 +172,21 @@ class FunctionOffloader:
 
     def block(self, body: list[ast.stmt]) -> None:
         run: list[ast.stmt] = []
-        for stmt in body:
+        index = 0
+        while index < len(body):
+            stmt = body[index]
+            atom = self.module.atoms.get(id(stmt))
+            if atom is not None:  # its statements follow it in ``body``
+                index += len(atom)
+                reason = next(filter(None, (self.movable(s, self.findings_in(s), atom=True) for s in atom)), None)
+                if reason is None:
+                    run += atom
+                    continue
+                self.flush(run)
+                run = []
+                self.give_up_atom(atom, reason)
+                continue
+            index += 1
             found = self.findings_in(stmt)
             reason = self.movable(stmt, found) if found else "no blocking call"
             if found and reason is None:
@@ -179,13 +198,16 @@ class FunctionOffloader:
                 self.fallback(stmt, found, reason)
         self.flush(run)
 
-    def movable(self, stmt: ast.stmt, found: list[RawFinding]) -> str | None:
-        """Why this statement cannot move into a sync helper whole (None: it can)."""
+    def movable(self, stmt: ast.stmt, found: list[RawFinding], atom: bool = False) -> str | None:
+        """Why this statement cannot move into a sync helper whole (None: it can). A statement
+        of an atom may hold no blocking call."""
         for finding in found:
             if finding.unfixable_reason or id(finding) not in self.module.selected_ids:
                 return finding.unfixable_reason or "it also holds calls of other categories"
+            if finding.match.category.name == "sqlite" and not atom:
+                return ALONE
         sleeps = [f for f in found if f.match.category.name == "sleep"]
-        if len(sleeps) == len(found):
+        if len(sleeps) == len(found) and not atom:
             return _SLEEPS_ONLY
         if sleeps and any(isinstance(n, _LOOPS) for n in walk(stmt)):
             return "it is a loop that sleeps (a retry or poll): its waits belong on the loop"
@@ -293,7 +315,21 @@ class FunctionOffloader:
         return isinstance(node, ast.If) and self.module.lines.line(node.lineno).lstrip().startswith("elif")
 
     def give_up(self, finding: RawFinding, reason: str) -> None:
-        self.plan.unfixable.append((finding, reason))
+        if id(finding) not in self.given:  # an atom's calls are given up first, with its reason
+            self.given.add(id(finding))
+            self.plan.unfixable.append((finding, reason))
+
+    def give_up_atom(self, atom: list[ast.stmt], reason: str) -> None:
+        """The atom stays on the loop: its sqlite calls with the reason, its other calls as
+        any statement's."""
+        for stmt in atom:
+            for finding in self.findings_in(stmt):
+                if finding.match.category.name == "sqlite":
+                    self.give_up(finding, f"{ATOM_STAYS}: {reason}")
+        for stmt in atom:
+            others = [f for f in self.findings_in(stmt) if id(f) not in self.given]
+            if others:
+                self.fallback(stmt, others, reason)
 
     def ancestors(self, node: ast.AST, stop: ast.AST):
         while node in self.parents and node is not stop:
@@ -325,7 +361,7 @@ class FunctionOffloader:
     def flush(self, run: list[ast.stmt]) -> None:
         if not run:
             return
-        if len(run) == 1 and self.lone_call(run[0]):
+        if len(run) == 1 and id(run[0]) not in self.module.atom_locks and self.lone_call(run[0]):
             # `return json.loads(raw)`, `out = subprocess.check_output(cmd)`: one call, awaited
             # in a thread where it stands; no helper needed.
             self.single_calls(run[0], self.findings_in(run[0]), None)
@@ -340,11 +376,24 @@ class FunctionOffloader:
         reason = self.extract(run)
         if reason is None:
             return
-        if len(run) > 1:  # each statement on its own may still move
-            for stmt in run:
-                self.flush([stmt])
+        units = self.units(run)
+        if len(units) > 1:  # each statement (or atom) on its own may still move
+            for unit in units:
+                self.flush(unit)
+            return
+        if id(run[0]) in self.module.atoms:
+            self.give_up_atom(run, reason)
             return
         self.fallback(run[0], self.findings_in(run[0]), reason)
+
+    def units(self, run: list[ast.stmt]) -> list[list[ast.stmt]]:
+        """``run`` cut into statements, an atom's statements kept together."""
+        units, index = [], 0
+        while index < len(run):
+            size = len(self.module.atoms.get(id(run[index]), [run[index]]))
+            units.append(run[index:index + size])
+            index += size
+        return units
 
     def lone_call(self, stmt: ast.stmt) -> bool:
         """A simple statement with one blocking call, nothing inside it that needs a helper."""
@@ -365,7 +414,8 @@ class FunctionOffloader:
         first, last = run[0], run[-1]
         lines = self.module.lines
         indent = lines.line(first.lineno)[: lines.char_col(first.lineno, first.col_offset)]
-        if any(_has_multiline_string(s) for s in run) and len(indent) != 4:
+        locked = any(id(s) in self.module.atom_locks for s in run)  # its body goes under a `with`
+        if any(_has_multiline_string(s) for s in run) and (len(indent) != 4 or locked):
             return "it holds a multi-line string whose text would change with the indentation"
         why = self.hop_reason(run, run)
         if why:
@@ -457,9 +507,12 @@ class FunctionOffloader:
         first, last = run[0], run[-1]
         start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
         body = module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
-        body = _reindent(body, indent, "    ")
+        locks = sorted({module.atom_locks[id(s)] for s in run if id(s) in module.atom_locks})
+        body = _reindent(body, indent, "        " if locks else "    ")
         if not body.endswith(("\n", "\r")):
             body += module.newline
+        if locks:  # one order everywhere: two helpers never wait on each other's lock
+            body = f"    with {', '.join(locks)}:{module.newline}{body}"
         where = anchor(module.tree, self.func, offsets.starts, offsets.line_end, module.top_lines)
         known = module.names_before(where)
         lazy = module.lazy_annotations
@@ -514,6 +567,8 @@ class FunctionOffloader:
         call = finding.node
         if finding.unfixable_reason or id(finding) not in self.module.selected_ids:
             return finding.unfixable_reason or "it is not in the categories being fixed"
+        if finding.match.category.name == "sqlite":
+            return ALONE
         if not isinstance(call, ast.Call):
             return "it is passed as a callback, not called here"
         if finding.name in LAZY_RESULTS:
@@ -591,13 +646,16 @@ class FunctionOffloader:
 
 class ModuleOffloader:
     def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
-                 backend: Backend, line_length: int = 88, newline: str = "\n", offload: str = "thread"):
+                 backend: Backend, line_length: int = 88, newline: str = "\n", offload: str = "thread",
+                 atoms: list[list[ast.stmt]] = (), atom_locks: dict[int, str] | None = None):
         self.text = text
         self.tree = tree
         self.lines = lines
         self.offsets = Offsets(lines)
         self.selected = selected
         self.selected_ids = {id(f) for f in selected}  # dataclass equality compares every field
+        self.atoms = {id(atom[0]): atom for atom in atoms}  # by their first statement
+        self.atom_locks = atom_locks or {}  # id(an atom's first statement) -> the lock its helper takes
         self.backend = backend
         self.line_length = line_length
         self.newline = newline

@@ -8,7 +8,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asyncfix.engine.source import Lines
 from asyncfix.transforms.cst_edits import Unplaced, bracketed, end_of, served_body
-from asyncfix.transforms.sqlite_plan import SqlitePlan
+from asyncfix.transforms.cst_edits import start_of
+from asyncfix.transforms.sqlite_plan import CONNECT_POSITIONAL, SqlitePlan
 
 __all__ = ["Unplaced", "apply_plan"]
 
@@ -27,8 +28,9 @@ def apply_plan(text: str, plan: SqlitePlan, lines: Lines) -> str:
     wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
     apply = _Apply(plan, lines)
     new = wrapper.visit(apply).code
-    if apply.placed != (len(apply.awaits), len(apply.blocks)):
-        raise Unplaced(f"placed {apply.placed} of {(len(apply.awaits), len(apply.blocks))}")
+    wanted = (len(apply.awaits), len(apply.blocks), len(apply.fors))
+    if apply.placed != wanted:
+        raise Unplaced(f"placed {apply.placed} of {wanted}")
     return new
 
 
@@ -40,11 +42,33 @@ class _Apply(cst.CSTTransformer):
         self.awaits = {end_of(lines, n) for n in plan.awaits}
         # the owner's line -> (the close's line, None for a `with`; the connection's name)
         self.blocks = {b.owner.lineno: (b.end.lineno if b.end else None, b.name) for b in plan.blocks}
-        self.done_awaits = self.done_blocks = 0
+        self.isolation = {b.isolation.lineno for b in plan.blocks if b.isolation}
+        # `for` statements by their start, comprehensions by their target's
+        self.fors = {start_of(lines, getattr(n, "target", n) if not hasattr(n, "lineno") else n)
+                     for n in plan.async_fors}
+        self.done_awaits = self.done_blocks = self.done_fors = 0
 
     @property
-    def placed(self) -> tuple[int, int]:
-        return self.done_awaits, self.done_blocks
+    def placed(self) -> tuple[int, int, int]:
+        return self.done_awaits, self.done_blocks, self.done_fors
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        if self._at(original, end=False) not in self.fors:
+            return updated
+        self.done_fors += 1
+        return updated.with_changes(asynchronous=cst.Asynchronous())
+
+    def leave_CompFor(self, original: cst.CompFor, updated: cst.CompFor) -> cst.CompFor:
+        if self._at(original.target, end=False) not in self.fors:
+            return updated
+        self.done_fors += 1
+        return updated.with_changes(asynchronous=cst.Asynchronous())
+
+    def _moved_isolation(self, stmt: cst.BaseStatement) -> cst.BaseExpression | None:
+        """The value of `conn.isolation_level = X` that goes into the connect, if ``stmt`` is it."""
+        if self._at(stmt, end=False)[0] in self.isolation and isinstance(stmt, cst.SimpleStatementLine):
+            return stmt.body[0].value
+        return None
 
     def _at(self, node, end=True) -> tuple[int, int]:
         where = self.get_metadata(PositionProvider, node)
@@ -73,8 +97,12 @@ class _Apply(cst.CSTTransformer):
         template = cst.parse_statement(_WITH_BODY.replace("conn", name))
         try_ = template.body.body[0]
         commit = try_.body.body[1]
-        new_try = try_.with_changes(body=try_.body.with_changes(body=[*updated.body.body, commit]))
-        connect = _aiosqlite(updated.items[0].item)
+        body = list(updated.body.body)
+        isolation = self._moved_isolation(original.body.body[0])
+        if isolation is not None:
+            body = body[1:]
+        new_try = try_.with_changes(body=try_.body.with_changes(body=[*body, commit]))
+        connect = _aiosqlite(updated.items[0].item, isolation)
         item = updated.items[0].with_changes(item=connect)
         return template.with_changes(items=[item], body=template.body.with_changes(body=[new_try]),
                                      leading_lines=updated.leading_lines)
@@ -91,7 +119,10 @@ class _Apply(cst.CSTTransformer):
                 continue
             self.done_blocks += 1
             nodes = [node for _, node in items[index:end + 1]]
-            connect = _aiosqlite(owner.body[0].value)
+            isolation = self._moved_isolation(original.body[index + 1])
+            if isolation is not None:
+                nodes.pop(1)
+            connect = _aiosqlite(owner.body[0].value, isolation)
             block = cst.With([cst.WithItem(connect, asname=cst.AsName(cst.Name(name)))],
                              served_body(nodes, updated.indent), asynchronous=cst.Asynchronous(),
                              leading_lines=owner.leading_lines)
@@ -99,8 +130,21 @@ class _Apply(cst.CSTTransformer):
         return updated.with_changes(body=[node for _, node in items])
 
 
-def _aiosqlite(call: cst.BaseExpression) -> cst.Call:
-    """`sqlite3.connect(p, ...)` -> `aiosqlite.connect(p, ...)` (its keywords go to sqlite3)."""
+def _aiosqlite(call: cst.BaseExpression, isolation: cst.BaseExpression | None) -> cst.Call:
+    """`sqlite3.connect(p, t)` -> `aiosqlite.connect(p, timeout=t)`: aiosqlite takes the path
+    alone positionally and hands its keywords to sqlite3; the moved `isolation_level` joins them."""
     if isinstance(call, cst.Await):
         call = call.expression
-    return call.with_changes(func=cst.Attribute(cst.Name("aiosqlite"), cst.Name("connect")), lpar=[], rpar=[])
+    args = list(call.args)
+    for index in range(1, len(args)):
+        if args[index].keyword is None and not args[index].star:
+            args[index] = args[index].with_changes(keyword=cst.Name(CONNECT_POSITIONAL[index]),
+                                                   equal=cst.AssignEqual(cst.SimpleWhitespace(""),
+                                                                         cst.SimpleWhitespace("")))
+    if isolation is not None:
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(cst.Arg(isolation, keyword=cst.Name("isolation_level"),
+                            equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    return call.with_changes(func=cst.Attribute(cst.Name("aiosqlite"), cst.Name("connect")), args=args,
+                             lpar=[], rpar=[])
