@@ -25,7 +25,8 @@ from asyncfix.transforms.backend import POOL, Backend
 from asyncfix.transforms.imports import (header, import_insertion, imported_modules, removal_edits,
                                          unused_by_rewrite)
 from asyncfix.transforms.library_swap import library_swap, thread_note
-from asyncfix.transforms.offload import ModuleOffloader
+from asyncfix.transforms.offload import ModuleOffloader, Offsets
+from asyncfix.transforms.placement import helpers_after
 from asyncfix.transforms.sqlite_offload import SqliteOffload
 
 if sys.version_info >= (3, 11):
@@ -48,8 +49,13 @@ class VerifyError(Exception):
 
 def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
             line_length: int = 88, offload: str = "thread", http_client: str | None = None,
-            sqlite: str = "aiosqlite") -> Rewrite:
+            sqlite: str = "aiosqlite", universe: set[str] | None = None) -> Rewrite:
     """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``).
+
+    ``universe`` (None: ``categories``): the codes or categories the plan takes into account.
+    Only ``categories``' changes are written; a run of statements belongs to the first category
+    of its findings in checklist order and moves whole with it, so applying categories one by
+    one gives what applying them together gives.
 
     A pass either makes a library swap (requests for httpx, sqlite3 for aiosqlite; it returns,
     and the next pass goes on from the new text) or offloads to threads; ``http_client``:
@@ -60,27 +66,34 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     raws = raw_findings(tree, catalog, lines)
     before = [_key(to_finding(r, path, lines)) for r in raws]
     # `categories` holds category names or codes (the CLI passes the codes it selected)
-    wanted = [r for r in raws if r.match.category.name in categories or r.match.rule.code in categories]
+    wanted = [r for r in raws if _selected(r, categories)]
     if not wanted:
         return Rewrite("", before=before)
+    planned = wanted if universe is None else [r for r in raws if _selected(r, universe) or _selected(r, categories)]
+    output = None if universe is None else {r.match.category.name for r in wanted}
     backend = Backend.detect(tree, path)
     refused: dict[int, str] = {}  # id(raw) -> why its library swap leaves it
+    swapped_elsewhere: set[int] = set()  # raws another category's library swap takes: not in runs here
     for category in ("http", "sqlite"):
-        found = [r for r in wanted if r.match.category.name == category]
+        found = [r for r in planned if r.match.category.name == category]
         if not found or (category == "sqlite" and sqlite == "thread"):
             continue
         swapped = library_swap(category, text, tree, lines, found, backend.name, http_client, line_length,
                                newline)
+        refused.update(swapped.refused)
+        if output is not None and category not in output:
+            swapped_elsewhere |= set(swapped.notes)
+            continue
         if swapped.text:  # the next pass goes on from the new text
             return Rewrite(_drop_unused(tree, swapped.text, path),
                            [to_finding(r, path, lines, notes=swapped.notes[id(r)]) for r in found
                             if id(r) in swapped.notes],
                            [to_finding(r, path, lines, "not rewritten yet") for r in wanted
                             if id(r) not in swapped.notes], before)
-        refused.update(swapped.refused)
     # sqlite3 objects cannot cross threads: a connection's calls move only with its whole block
     # (or, for a shared one, its stretch of uses under its lock).
-    sqlite_found = [r for r in wanted if r.match.category.name == "sqlite"]
+    planned = [r for r in planned if id(r) not in swapped_elsewhere]
+    sqlite_found = [r for r in planned if r.match.category.name == "sqlite"]
     sq = SqliteOffload()
     if sqlite_found:
         from asyncfix.transforms import sqlite_offload
@@ -88,11 +101,12 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         sq = sqlite_offload.plan(tree, sqlite_found, lines, newline, {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
         raws = [sq.cleared.get(id(r), r) for r in raws]
         wanted = [sq.cleared.get(id(r), r) for r in wanted]
+        planned = [sq.cleared.get(id(r), r) for r in planned]
     in_atoms = sq.in_atoms()
-    selected = [r for r in wanted if r.match.category.unfixable_reason is None
+    selected = [r for r in planned if r.match.category.unfixable_reason is None
                 and (r.match.category.name != "sqlite" or id(r.node) in in_atoms)]
     plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload,
-                           sq.atoms, sq.locks).run(raws)
+                           sq.atoms, sq.locks, output).run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
     out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused, sq.notes)) for r in plan.fixed],
@@ -112,7 +126,12 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
             edits.append((at, at, lock_line))
             backend.need("threading")
     by_anchor: dict[tuple[int, bool], list[str]] = {}
-    for anchor, source, before in plan.helpers:
+    placed: dict[int, list] = {}
+    for anchor, source, before, call in plan.helpers:
+        if not before:  # after the class or def: among the helpers an earlier run put there
+            if anchor not in placed:
+                placed[anchor] = helpers_after(tree, text, anchor, Offsets(lines).line_end)
+            anchor = max([end for at, end in placed[anchor] if at < call], default=anchor)
         by_anchor.setdefault((anchor, before), []).append(source)
     for (anchor, before), sources in by_anchor.items():
         if before:  # in front of the top-level statement that defines the coroutine
@@ -132,6 +151,11 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         edits.append((offset, offset, lines_text.replace("\n", newline)))
     out.text = _drop_unused(tree, _apply_edits(text, edits), path)
     return out
+
+
+def _selected(raw, chosen: set[str]) -> bool:
+    # category names or codes (the CLI passes the codes it selected)
+    return raw.match.category.name in chosen or raw.match.rule.code in chosen
 
 
 def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
@@ -196,12 +220,13 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
                     newline: str = "\n", line_length: int = 88, offload: str = "thread",
-                    http_client: str | None = None, sqlite: str = "aiosqlite") -> Rewrite:
+                    http_client: str | None = None, sqlite: str = "aiosqlite",
+                    universe: set[str] | None = None) -> Rewrite:
     """`rewrite`, verified. Like ruff's fix loop, passes repeat until one changes nothing (at most
     ``_PASSES``): a hop planned in one pass ends await-free sections that the next pass weighs
     again, and may then find safe to split (each pass keeps the behaviour of its input)."""
     options = {"newline": newline, "line_length": line_length, "offload": offload,
-               "http_client": http_client, "sqlite": sqlite}
+               "http_client": http_client, "sqlite": sqlite, "universe": universe}
     result = rewrite(text, path, catalog, categories, **options)
     if not result.text:
         return result
@@ -311,7 +336,7 @@ class FileResult:
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
                line_length: int, offload: str = "thread", http_client: str | None = None,
-               sqlite: str = "aiosqlite") -> FileResult:
+               sqlite: str = "aiosqlite", universe: set[str] | None = None) -> FileResult:
     """One file through `apply`, which looks at it as `check` does, so that both give a file the
     same verdict: without `async` it is not read further; bytes Python cannot decode and syntax
     errors where check parses are errors; where check finds nothing to move the file is left as is
@@ -334,7 +359,7 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
-                                 offload, http_client, sqlite)
+                                 offload, http_client, sqlite, universe)
     except SyntaxError as exc:  # in a part check does not parse: a rewrite needs the whole file
         out.error = _syntax_error(exc)
         return out

@@ -149,13 +149,14 @@ def check(
     except ValueError as exc:
         raise fail(f"{config.path}: {exc}")
     codes = _codes(config, catalog, category, select, extend_select, ignore)
+    universe = _codes(config, catalog, [], [], extend_select, ignore)  # what `apply -c` plans with
     if jobs < 0:
         raise fail("--jobs must be 0 (all cores) or more")
     opt_in = _opt_in(catalog, codes)
     if stdin:
         run_catalog = Catalog(CATEGORIES, config.blocking, opt_in=opt_in) if opt_in else catalog
         result = _check_stdin(_display()(stdin_filename) if stdin_filename else "-", run_catalog,
-                              codes if show_fixes else None)
+                              codes if show_fixes else None, universe)
     else:
         tests: list[str] | None = None if include_tests or config.include_tests else []
         try:
@@ -163,11 +164,11 @@ def check(
         except DiscoveryError as exc:
             raise fail(str(exc))
         # with --show-fixes findings carry apply's verdict for this selection: its own entry
-        verdict = {"verdict_for": sorted(codes)} if show_fixes else {}
+        verdict = {"verdict_for": sorted(codes), "planned_with": sorted(universe)} if show_fixes else {}
         settings = {"blocking": config.blocking, **verdict, **({"opt_in": sorted(opt_in)} if opt_in else {})}
         cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"), settings)
         result = check_files(files, _display(), config.blocking, jobs or default_jobs(), cache, tests or [],
-                             opt_in, frozenset(codes) if show_fixes else None)
+                             opt_in, frozenset(codes) if show_fixes else None, frozenset(universe))
     result.findings = [f for f in result.findings if f.code in codes]
     if not show_fixes:  # only apply's plan can tell whether a call moves: no guess
         result.findings = [replace(f, fixable=None) if f.fixable else f for f in result.findings]
@@ -180,7 +181,7 @@ def check(
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _check_stdin(shown: str, catalog: Catalog, codes: set[str] | None) -> CheckResult:
+def _check_stdin(shown: str, catalog: Catalog, codes: set[str] | None, universe: frozenset[str]) -> CheckResult:
     """One file read from stdin, as ruff's `check -`: named on the command line, so always checked;
     not cached (there is no file to stat)."""
     from asyncfix.engine.file import analyze_bytes
@@ -197,7 +198,8 @@ def _check_stdin(shown: str, catalog: Catalog, codes: set[str] | None) -> CheckR
     from asyncfix.verdict import with_apply_verdict
 
     if outcome and codes is not None:
-        outcome = with_apply_verdict(decode(data), shown, catalog, frozenset(codes), outcome)
+        outcome = with_apply_verdict(decode(data), shown, catalog, frozenset(codes), outcome,
+                                     universe=universe)
     return CheckResult(findings=sorted(outcome, key=lambda f: (f.line, f.column, f.code)), files=1)
 
 
@@ -234,9 +236,14 @@ def apply(
     sqlite: SqliteFix = typer.Option(SqliteFix.aiosqlite, "--sqlite", help="What sqlite3 connections "
         "become: aiosqlite (a thread, block by block, where it does not fit) or thread."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+    branch: bool = typer.Option(False, "--branch", help="Leave the work tree alone: commit each category's "
+                                "rewrite of the base on its own branch, asyncfix/<category>."),
+    base: Optional[str] = typer.Option(None, "--base", help="With --branch: the ref the branches start from "
+                                       "(default: HEAD)."),
 ) -> None:
-    """Rewrite blocking calls: requests to httpx.AsyncClient, the rest to threads through sync
-    helpers, `time.sleep` to the async sleep. Exit 0 when nothing is left, 1 when unfixable findings remain, 2 on errors."""
+    """Rewrite blocking calls: requests to httpx.AsyncClient, sqlite3 to aiosqlite, the rest to
+    threads through sync helpers, `time.sleep` to the async sleep. Exit 0 when nothing is left, 1
+    when unfixable findings remain (or a branch was left alone), 2 on errors."""
     from asyncfix.apply import project_line_length
     from asyncfix.transforms.http_target import project_target
     from asyncfix.diff import colorize, unified_diff
@@ -250,8 +257,18 @@ def apply(
     except (ConfigError, ValueError) as exc:
         raise fail(str(exc))
     codes = _codes(config, catalog, category, select, extend_select, ignore)
+    # a run of statements moves with its first category, whatever -c says: the plan sees them all
+    universe = _codes(config, catalog, [], [], extend_select, ignore)
     if jobs < 0:
         raise fail("--jobs must be 0 (all cores) or more")
+    if base is not None and not branch:
+        raise fail("--base goes with --branch")
+    if branch:
+        if dry_run or diff:
+            raise fail("--branch writes branches, not the work tree: --dry-run and --diff do not apply")
+        _apply_branches(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite,
+                        jobs, config, catalog)
+        return
     tests: list[str] | None = None if include_tests or config.include_tests else []
     try:
         files = discover(paths, list(config.exclude) + list(exclude), config.root, tests)
@@ -261,13 +278,13 @@ def apply(
     options = {"categories": codes, "write": not dry_run,
                "line_length": project_line_length(config.root), "offload": offload.value,
                "http_client": http_client.value if http_client else project_target(config.root),
-               "sqlite": sqlite.value}
+               "sqlite": sqlite.value, "universe": universe}
     color = sys.stdout.isatty()
     changed, errors, fixed, left, noted = 0, 0, 0, [], []
     progress = Progress(len(files))
     try:
         for result in apply_files(files, _display(), config.blocking, jobs or default_jobs(), options,
-                                  progress.update, _opt_in(catalog, codes)):
+                                  progress.update, _opt_in(catalog, codes | universe)):
             if result.error:
                 errors += 1
                 with progress.pause():
@@ -306,6 +323,111 @@ def apply(
         raise typer.Exit(EXIT_USAGE)
     if left:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def _run_options(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite, jobs,
+                 config, catalog):
+    from asyncfix.delivery.command import RunOptions
+
+    return RunOptions(list(paths), base, frozenset(codes), frozenset(universe), list(exclude), include_tests,
+                      offload.value, http_client.value if http_client else None, sqlite.value,
+                      jobs or default_jobs(), config.blocking, _opt_in(catalog, codes | universe))
+
+
+def _apply_branches(*args) -> None:
+    from asyncfix.delivery.branches import BranchError
+    from asyncfix.delivery.command import build, table
+
+    try:
+        result = build(_run_options(*args), args[-1])
+    except BranchError as exc:
+        raise fail(str(exc))
+    for error in result.errors:
+        typer.echo(f"asyncfix: error: {error}", err=True)
+    sys.stdout.write(table(result))
+    if result.errors:
+        raise typer.Exit(EXIT_USAGE)
+    if any(o.status == "refused" for o in result.outcomes):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def pr(
+    paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
+    category: List[str] = typer.Option([], "--category", "-c", help="Short for --select (repeatable)."),
+    select: List[str] = typer.Option([], "--select", help="Codes, prefixes or categories to deliver."),
+    extend_select: List[str] = typer.Option([], "--extend-select", help="Codes to rewrite besides the selected."),
+    ignore: List[str] = typer.Option([], "--ignore", help="Codes, prefixes or categories to leave alone."),
+    include_tests: bool = typer.Option(False, "--include-tests", help="Also rewrite test and example code."),
+    exclude: List[str] = typer.Option([], "--exclude", help="Glob of paths to skip (repeatable)."),
+    offload: Offload = typer.Option(Offload.thread, "--offload", help="Where blocking work goes."),
+    http_client: Optional[HttpClient] = typer.Option(None, "--http-client", help="What requests becomes."),
+    sqlite: SqliteFix = typer.Option(SqliteFix.aiosqlite, "--sqlite", help="What sqlite3 connections become."),
+    jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
+    remote: str = typer.Option("origin", "--remote", help="The git remote to push the branches to."),
+    repo: Optional[str] = typer.Option(None, "--repo", help="OWNER/NAME on GitHub (default: read from the "
+                                       "remote's URL)."),
+    api_url: str = typer.Option("https://api.github.com", "--api-url", help="GitHub's REST API (GitHub "
+                                "Enterprise: https://HOST/api/v3)."),
+    base: Optional[str] = typer.Option(None, "--base", help="The branch the pull requests go into and the "
+                                       "branches start from (default: the current branch)."),
+    draft: bool = typer.Option(False, "--draft", help="Open new pull requests as drafts."),
+) -> None:
+    """Build one branch per category (as `apply --branch`), push them, and open or update one pull
+    request per category; close those whose category has nothing left. Token: GITHUB_TOKEN or
+    GH_TOKEN."""
+    from asyncfix.delivery.branches import BranchError, open_repo
+    from asyncfix.delivery.command import build, categories_of, table
+    from asyncfix.delivery.publish import publish, push, remote_url, repo_from_remote
+
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
+    if not token:
+        raise fail("set GITHUB_TOKEN or GH_TOKEN to a token that may push and open pull requests")
+    paths = paths or [Path(".")]
+    try:
+        config = load_config(paths[0])
+        catalog = Catalog(CATEGORIES, config.blocking)
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc))
+    codes = _codes(config, catalog, category, select, extend_select, ignore)
+    universe = _codes(config, catalog, [], [], extend_select, ignore)
+    if jobs < 0:
+        raise fail("--jobs must be 0 (all cores) or more")
+    from asyncfix.delivery.github_prs import GitHubError, PullRequests
+
+    try:
+        git_repo = open_repo(paths[0])
+        base_branch = base or _current_branch(git_repo)
+        slug = repo or repo_from_remote(remote_url(git_repo, remote))
+        if not slug:
+            raise fail(f"cannot tell the GitHub repository from {remote}'s URL: pass --repo OWNER/NAME")
+        result = build(_run_options(paths, base_branch, codes, universe, exclude, include_tests, offload,
+                                    http_client, sqlite, jobs, config, catalog), catalog)
+        for error in result.errors:
+            typer.echo(f"asyncfix: error: {error}", err=True)
+        sys.stdout.write(table(result))
+        moved = push(git_repo, remote, result, [token])
+        prs = PullRequests(slug, token, api_url)
+        published = publish(result, moved, prs, categories_of(catalog, codes), base_branch, draft)
+    except (BranchError, GitHubError) as exc:
+        raise fail(str(exc).replace(token, "***"))
+    for item in published:
+        typer.echo(f"{item.branch}: pull request {item.operation}" + (f": {item.url}" if item.url else ""))
+    if result.errors:
+        raise typer.Exit(EXIT_USAGE)
+    if any(o.status == "refused" for o in result.outcomes):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _current_branch(repo) -> str:
+    from asyncfix.delivery.branches import BranchError
+
+    try:
+        if not repo.head.is_detached:
+            return repo.head.ref.name
+    except TypeError:
+        pass
+    raise BranchError("HEAD is not on a branch: pass --base BRANCH, the branch the pull requests go into")
 
 
 @app.command()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 BATCH = 48  # files per hand-off: large enough to amortise the round trip, small enough to balance
 _catalog: Catalog | None = None
 _codes: frozenset[str] | None = None  # check's selection: fixable is what `apply` would fix of it
+_universe: frozenset[str] | None = None  # what `apply -c` plans with (the selection before -c)
 
 
 @dataclass
@@ -48,12 +49,12 @@ def _decode_error(message: str) -> str:
 
 
 def _init_worker(extra: dict[str, str], opt_in: frozenset[str] = frozenset(),
-                 codes: frozenset[str] | None = None) -> None:
+                 codes: frozenset[str] | None = None, universe: frozenset[str] | None = None) -> None:
     """``opt_in``: the default-off codes selected; the engine produces those findings only then.
     ``codes``: check's selection, for `apply`'s verdict on each finding (see verdict)."""
-    global _catalog, _codes
+    global _catalog, _codes, _universe
     _catalog = Catalog(CATEGORIES, extra, opt_in=opt_in) if opt_in else Catalog(CATEGORIES, extra)
-    _codes = codes
+    _codes, _universe = codes, universe
 
 
 def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object]]:
@@ -86,7 +87,7 @@ def _verdict(data: bytes, path: str, shown: str, findings: list[Finding]) -> lis
     from asyncfix.verdict import with_apply_verdict
 
     return with_apply_verdict(decode(data), shown, _catalog, _codes, findings,
-                              project_line_length(Path(path).parent))
+                              project_line_length(Path(path).parent), _universe)
 
 
 def default_jobs() -> int:
@@ -98,7 +99,7 @@ def default_jobs() -> int:
 
 def check_files(files: list[str], display: Callable[[str], str], extra: dict[str, str],
                 jobs: int, cache: Cache, tests: list[str] = (), opt_in: frozenset[str] = frozenset(),
-                codes: frozenset[str] | None = None) -> CheckResult:
+                codes: frozenset[str] | None = None, universe: frozenset[str] | None = None) -> CheckResult:
     """This process only stats files and looks them up in the cache; reading, hashing and
     analysis happen in the workers, so the two cores do the work and this one hands it out.
 
@@ -128,12 +129,12 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
         if not batch:
             return
         if pool is None and jobs > 1 and not final:
-            pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra, opt_in, codes))
+            pool = ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(extra, opt_in, codes, universe))
         if pool is not None:
             pending.append((meta, pool.submit(_analyze_batch, batch)))
         else:  # a handful of files: not worth starting processes
             if not local_ready:
-                _init_worker(extra, opt_in, codes)
+                _init_worker(extra, opt_in, codes, universe)
                 local_ready = True
             pending.append((meta, _analyze_batch(batch)))
         batch, meta = [], []

@@ -20,7 +20,8 @@ def _key(f: Finding) -> tuple:
 
 
 def with_apply_verdict(text: str, path: str, catalog: Catalog, codes: frozenset[str] | None,
-                       findings: list[Finding], line_length: int = 88) -> list[Finding]:
+                       findings: list[Finding], line_length: int = 88,
+                       universe: frozenset[str] | None = None) -> list[Finding]:
     """``findings`` (of ``text``) with `fixable` and the reason as `apply` with the selection
     ``codes`` (None: every category) would have them."""
     from asyncfix.apply import VerifyError, checked_rewrite  # the planner loads only when needed
@@ -29,7 +30,8 @@ def with_apply_verdict(text: str, path: str, catalog: Catalog, codes: frozenset[
     if not any(_movable(f) and (f.code in selected or f.category in selected) for f in findings):
         return findings
     try:
-        result = checked_rewrite(text, path, catalog, selected, line_length=line_length)
+        result = checked_rewrite(text, path, catalog, selected, line_length=line_length,
+                                 universe=set(universe) if universe is not None else None)
     except SyntaxError as exc:  # check parsed only the parts that can hold a finding
         return _all_left(findings, f"`apply` needs the whole file to parse: {exc.msg} (line {exc.lineno})")
     except VerifyError as exc:

@@ -129,7 +129,10 @@ def test_process_offload_pillow(tmp_path, catalog):
             # The pool forks its workers on the first call, from the loop's thread (tens of ms
             # for a large process): warm it, then measure the steady state.
             asyncio.run(module.shrink(8))
-            out[name] = asyncio.run(_with_ticker(lambda: module.shrink(5000)))
+            # the better of two runs: a stall the code causes shows in both; one in the test
+            # process around it (a run of 1,400 tests, two cores, the workers busy) in one
+            runs = [asyncio.run(_with_ticker(lambda: module.shrink(5000))) for _ in range(2)]
+            out[name] = min(runs, key=lambda r: r[1])
         finally:
             if name == "rewritten":
                 module._ASYNCFIX_PROCESS_POOL.shutdown()

@@ -110,12 +110,24 @@ def loop_objects(func: ast.AsyncFunctionDef, info: ModuleLoopInfo) -> frozenset[
 
 
 def _makes_loop_object(value: ast.expr, info: ModuleLoopInfo, known: set[str]) -> bool:
+    if _thread_result(value):  # what a sync function returned in a thread: not the loop's
+        return False
     for node in walk(value):
         if isinstance(node, ast.Name) and (node.id in info.async_names or node.id in known):
             return True
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in LOOP_METHODS:
             return True
     return False
+
+
+_THREAD_HOPS = frozenset({"to_thread", "run_sync", "run_in_executor", "run_in_threadpool"})
+
+
+def _thread_result(value: ast.expr) -> bool:
+    """`await asyncio.to_thread(f, ...)`, `await anyio.to_thread.run_sync(f)`,
+    `await loop.run_in_executor(None, f)`, the call awaited where it stands."""
+    return isinstance(value, ast.Await) and isinstance(value.value, ast.Call) \
+        and isinstance(value.value.func, ast.Attribute) and value.value.func.attr in _THREAD_HOPS
 
 
 def loop_bound(stmt: ast.stmt, info: ModuleLoopInfo, framework: frozenset[str], sharing: Sharing,

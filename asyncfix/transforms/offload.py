@@ -20,6 +20,7 @@ import bisect
 import functools
 from dataclasses import dataclass, field, replace
 
+from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.astutil import (FUNCS, child_nodes, first_param, inside, name_nodes, parent_map, statements,
                                      walk)
 from asyncfix.engine.source import Lines
@@ -40,6 +41,7 @@ from asyncfix.transforms.placement import (anchor, annotation_fits, first_bindin
 from asyncfix.transforms.sharing import Sharing, walk_own, module_functions
 from asyncfix.transforms.swallow import may_swallow
 
+CHECKLIST_ORDER = {c.name: i for i, c in enumerate(CATEGORIES)}
 PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
 _LOOPS = (ast.For, ast.While)
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
@@ -49,6 +51,7 @@ _LAZY = "it returns a lazy iterator: the file system is read where it is consume
 _ENTERED = "it returns a context manager that makes the request when entered, on the loop"
 ATOM_STAYS = ("sqlite3 objects cannot cross threads, so a connection's block (or a shared one's stretch "
               "of uses) moves to a thread whole or not at all, and this one cannot move")
+MOVES_WITH = "it moves with the `{}` change: its statements' first category in checklist order"
 ALONE = "a sqlite3 object refuses use from any thread but the one that made it"
 _CONSUMING = frozenset({"sorted", "min", "max", "map", "filter", "sort", "any", "all", "sum", "list"})
 
@@ -58,12 +61,13 @@ class Edit:
     start: int  # character offsets into the original text
     end: int
     text: str
+    findings: list[RawFinding] = field(default_factory=list)  # what a single-call edit moves
 
 
 @dataclass
 class Plan:
     edits: list[Edit] = field(default_factory=list)
-    helpers: list[tuple[int, str, bool]] = field(default_factory=list)  # (offset, source, before)
+    helpers: list[tuple[int, str, bool, int]] = field(default_factory=list)  # (offset, source, before, its call)
     fixed: list[RawFinding] = field(default_factory=list)
     unfixable: list[tuple[RawFinding, str]] = field(default_factory=list)
 
@@ -86,6 +90,7 @@ class Helper:
     terminal: bool
     process: bool
     name: str = ""
+    findings: list[RawFinding] = field(default_factory=list)  # the run's
 
 
 class Offsets:
@@ -528,7 +533,8 @@ class FunctionOffloader:
         module.helpers.append(Helper(
             helper_base(self.class_names, self.func.name), (first.lineno, first.col_offset), where,
             typed, params, body, returns, offsets.line_start(start_line),
-            offsets.line_end(last.end_lineno), indent, eol, terminal, process))
+            offsets.line_end(last.end_lineno), indent, eol, terminal, process,
+            findings=[f for stmt in run for f in self.findings_in(stmt)]))
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
             self.hops.add(id(stmt))  # awaited in the rewrite: later hops' sections end here
@@ -613,7 +619,8 @@ class FunctionOffloader:
                 indent = line[: len(line) - len(line.lstrip())]
                 eol = _eol(text, offsets.line_end(call.lineno)) or module.newline
                 replacement = wrapped(replacement, indent).replace("\n", eol)
-        module.add_call_edit(Edit(start, end, replacement))
+        module.add_call_edit(Edit(start, end, replacement, [finding, *module.absorbed]))
+        module.absorbed = []
         self.plan.fixed.append(finding)
         if self.certainly_runs(call, stmt):  # awaited whenever the statement runs
             self.hops.add(id(stmt))
@@ -647,7 +654,8 @@ class FunctionOffloader:
 class ModuleOffloader:
     def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
                  backend: Backend, line_length: int = 88, newline: str = "\n", offload: str = "thread",
-                 atoms: list[list[ast.stmt]] = (), atom_locks: dict[int, str] | None = None):
+                 atoms: list[list[ast.stmt]] = (), atom_locks: dict[int, str] | None = None,
+                 output: set[str] | None = None):
         self.text = text
         self.tree = tree
         self.lines = lines
@@ -656,6 +664,11 @@ class ModuleOffloader:
         self.selected_ids = {id(f) for f in selected}  # dataclass equality compares every field
         self.atoms = {id(atom[0]): atom for atom in atoms}  # by their first statement
         self.atom_locks = atom_locks or {}  # id(an atom's first statement) -> the lock its helper takes
+        # The categories whose changes are written (None: all). A run moves with the first of its
+        # findings' categories in checklist order, whatever else it holds: so applying the
+        # categories one by one equals applying them together (and their branches never meet).
+        self.output = output
+        self.absorbed: list[RawFinding] = []
         self.backend = backend
         self.line_length = line_length
         self.newline = newline
@@ -744,6 +757,7 @@ class ModuleOffloader:
         out = self.text[start:end]
         for e in reversed(inner):
             out = out[: e.start - start] + e.text + out[e.end - start :]
+            self.absorbed += e.findings  # they move with the edit that covers them
             self.plan.edits.remove(e)
             k = self._call_edits.index(e)
             del self._call_edits[k], self._call_edit_starts[k]
@@ -798,9 +812,33 @@ class ModuleOffloader:
             self.backend.imports.discard(self.backend.name)
         return self.plan
 
+    def keep_output(self) -> None:
+        """Drop the helpers and single-call edits another category owns: they stay as they are,
+        their findings with the owner's name."""
+        if self.output is None:
+            return
+        dropped: dict[int, str] = {}
+        for helper in list(self.helpers):
+            owner = owner_of(helper.findings)
+            if owner not in self.output:
+                self.helpers.remove(helper)
+                dropped.update({id(f): owner for f in helper.findings})
+        for edit in [e for e in self.plan.edits if e.findings]:
+            owner = owner_of(edit.findings)
+            if owner not in self.output:
+                self.plan.edits.remove(edit)
+                dropped.update({id(f): owner for f in edit.findings})
+        if dropped:
+            moved = [f for f in self.plan.fixed if id(f) in dropped]
+            self.plan.fixed = [f for f in self.plan.fixed if id(f) not in dropped]
+            self.plan.unfixable += [(f, MOVES_WITH.format(dropped[id(f)])) for f in moved]
+
     def finish(self) -> None:
-        """Name the helpers in source order, then write them and their calls."""
+        """Name the helpers in source order, then write them and their calls (those of the
+        categories written: named first, so a helper gets the name it gets when every category
+        is applied at once)."""
         if not self.helpers:
+            self.keep_output()
             return
         taken = self.taken
         for helper in sorted(self.helpers, key=lambda h: h.position):
@@ -809,6 +847,7 @@ class ModuleOffloader:
                 name, n = f"{helper.base}_{n}", n + 1
             taken.add(name)
             helper.name = name
+        self.keep_output()
         nl = self.newline
         for helper in sorted(self.helpers, key=lambda h: h.position):
             body = helper.body
@@ -816,7 +855,7 @@ class ModuleOffloader:
                 body += f"    return {', '.join(helper.returns)}{nl}"
             source = self.format(f"def {helper.name}({', '.join(helper.params)}):\n    pass\n", "")
             source = source[: source.rindex("pass")].rstrip(" ").replace("\n", nl) + body
-            self.plan.helpers.append((*helper.anchor[:1], source, helper.anchor[1]))
+            self.plan.helpers.append((*helper.anchor[:1], source, helper.anchor[1], helper.call_start))
             call = self.backend.run_in_process(helper.name, helper.args) if helper.process else None
             call = call or self.backend.run_in_thread(helper.name, helper.args)
             if helper.terminal:
@@ -827,6 +866,12 @@ class ModuleOffloader:
                 line = call
             line = self.format(line + "\n", helper.indent).rstrip("\n").replace("\n", helper.eol or "\n")
             self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
+
+
+def owner_of(findings: list[RawFinding]) -> str:
+    """The category a run (or a call that carries others) belongs to: its findings' first in
+    checklist order."""
+    return min((f.match.category for f in findings), key=lambda c: CHECKLIST_ORDER[c.name]).name
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,6 +10,7 @@ defined in `if __name__ == "__main__":` may be called further down the same bloc
 from __future__ import annotations
 
 import ast
+import re
 import bisect
 import builtins
 
@@ -38,6 +39,25 @@ def anchor(tree: ast.Module, func: ast.AST, starts: list[int], line_end,
             first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
             return starts[first - 1], True
     return line_end(func.end_lineno), False
+
+
+def helpers_after(tree: ast.Module, text: str, anchor_offset: int, line_end) -> list[tuple[int, int]]:
+    """The sync helpers an earlier run of `apply` put right after the top-level statement that
+    ends at ``anchor_offset``: (where its call is, where its definition ends) for each. New
+    helpers go among them in the order of their calls, as one run would have placed them all."""
+    out = []
+    ends = [line_end(s.end_lineno) for s in tree.body]
+    if anchor_offset not in ends:
+        return out
+    for stmt in tree.body[ends.index(anchor_offset) + 1:]:
+        if not (isinstance(stmt, ast.FunctionDef) and HELPER_NAME.fullmatch(stmt.name)):
+            break
+        call = re.search(rf"\b{re.escape(stmt.name)}\b", text)
+        out.append((call.start() if call else anchor_offset, line_end(stmt.end_lineno)))
+    return out
+
+
+HELPER_NAME = re.compile(r"_\w+_sync(_\d+)?")
 
 
 def first_bindings(tree: ast.Module) -> dict[str, int]:

@@ -46,6 +46,8 @@ def plan(tree: ast.Module, raws: list[RawFinding], lines: Lines, newline: str, t
     out.cleared = {id(r): replace(r, unfixable_reason=None) for r in elsewhere if id(r) in shared.notes}
     out.notes.update({id(out.cleared[key]): notes for key, notes in shared.notes.items()})
     for connection in shared.made:
+        if connection.has_lock:
+            continue
         made = connection.made
         indent = lines.line(made.lineno)[: lines.char_col(made.lineno, made.col_offset)]
         owner = f"{made.targets[0].value.id}." if connection.attr else ""

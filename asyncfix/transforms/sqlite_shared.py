@@ -39,6 +39,7 @@ class Shared:
     cls: ast.ClassDef | None = None  # kept on the instance (the lock too)
     made_in: ast.FunctionDef | None = None  # its `__init__`
     refused: str | None = None
+    has_lock: bool = False  # an earlier run made the lock, right after the connection
 
     @property
     def attr(self) -> bool:
@@ -98,14 +99,15 @@ def shared_blocks(tree: ast.Module, raws: list[RawFinding], taken: set[str]) -> 
 
 def _globals(tree: ast.Module, taken: set[str]) -> list[Shared]:
     found = []
-    for stmt in tree.body:
+    for index, stmt in enumerate(tree.body):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
                 and _connects_shared(stmt.value):
             name = stmt.targets[0].id
             lock = f"_{name.strip('_').upper()}_LOCK"
-            while lock in taken:
+            has_lock = _makes_lock(tree.body[index + 1:index + 2], lambda t: isinstance(t, ast.Name) and t.id == lock)
+            while lock in taken and not has_lock:
                 lock = "_" + lock
-            shared = Shared(stmt, name, lock)
+            shared = Shared(stmt, name, lock, has_lock=has_lock)
             stores = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == name
                       and isinstance(n.ctx, (ast.Store, ast.Del))]
             if len(stores) > 1:
@@ -124,20 +126,30 @@ def _attributes(tree: ast.Module) -> list[Shared]:
         if init is None:
             continue
         me = init.args.args[0].arg
-        for stmt in init.body:
+        for index, stmt in enumerate(init.body):
             target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == me \
                     and _connects_shared(stmt.value):
                 attr = target.attr
-                shared = Shared(stmt, attr, f"_{attr.strip('_')}_lock", cls, init)
+                lock = f"_{attr.strip('_')}_lock"
+                has_lock = _makes_lock(init.body[index + 1:index + 2], lambda t: isinstance(t, ast.Attribute)
+                                       and t.attr == lock and isinstance(t.value, ast.Name) and t.value.id == me)
+                shared = Shared(stmt, attr, lock, cls, init, has_lock=has_lock)
                 stores = [n for n in ast.walk(cls) if isinstance(n, ast.Attribute) and n.attr == attr
                           and isinstance(n.ctx, (ast.Store, ast.Del))]
                 if len(stores) > 1:
                     shared.refused = f"`{me}.{attr}` is set again elsewhere in the class"
-                if any(isinstance(n, ast.Attribute) and n.attr == shared.lock for n in ast.walk(cls)):
-                    shared.refused = f"the class already has a `{shared.lock}`"
+                if not has_lock and any(isinstance(n, ast.Attribute) and n.attr == lock for n in ast.walk(cls)):
+                    shared.refused = f"the class already has a `{lock}`"
                 found.append(shared)
     return found
+
+
+def _makes_lock(stmts: list[ast.stmt], is_lock) -> bool:
+    """`<lock> = threading.Lock()`: the lock an earlier run made beside the connection."""
+    return bool(stmts) and isinstance(stmts[0], ast.Assign) and len(stmts[0].targets) == 1 \
+        and is_lock(stmts[0].targets[0]) and isinstance(stmts[0].value, ast.Call) \
+        and ast.unparse(stmts[0].value.func) == "threading.Lock"
 
 
 def _connects_shared(value: ast.expr) -> bool:
@@ -165,9 +177,21 @@ def _check_users(tree: ast.Module, shared: Shared) -> None:
             if not isinstance(fn, (ast.FunctionDef, ast.Lambda)) or fn is shared.made_in:
                 continue
             body = [fn.body] if isinstance(fn, ast.Lambda) else fn.body
+            # a helper an earlier run made: its uses hold the lock
+            helper_me = fn.args.args[0].arg if shared.attr and fn.args.args else me
+            if isinstance(fn, ast.FunctionDef) and _under_lock(fn, shared, helper_me):
+                continue
             if any(matches(n) for part in body for n in _walk_own(part)):
                 shared.refused = SYNC_USER.format(getattr(fn, "name", "<lambda>"))
                 return
+
+
+def _under_lock(fn: ast.FunctionDef, shared: Shared, me: str | None) -> bool:
+    """`def _x_sync(...): with <the connection's lock>: ...`, the whole body."""
+    lock = f"{me}.{shared.lock}" if shared.attr else shared.lock
+    return len(fn.body) >= 1 and isinstance(fn.body[0], ast.With) and \
+        any(ast.unparse(item.context_expr) == lock for item in fn.body[0].items) and \
+        not any(_matcher(shared, me)(n) for stmt in fn.body[1:] for n in _walk_own(stmt))
 
 
 def _matcher(shared: Shared, self_name: str | None):
