@@ -251,16 +251,7 @@ def apply(
     from asyncfix.runner import apply_files
 
     paths = paths or [Path(".")]
-    try:
-        config = load_config(paths[0])
-        catalog = Catalog(CATEGORIES, config.blocking)
-    except (ConfigError, ValueError) as exc:
-        raise fail(str(exc))
-    codes = _codes(config, catalog, category, select, extend_select, ignore)
-    # a run of statements moves with its first category, whatever -c says: the plan sees them all
-    universe = _codes(config, catalog, [], [], extend_select, ignore)
-    if jobs < 0:
-        raise fail("--jobs must be 0 (all cores) or more")
+    config, catalog, codes, universe = _rewrite_selection(paths, category, select, extend_select, ignore, jobs)
     if base is not None and not branch:
         raise fail("--base goes with --branch")
     if branch:
@@ -325,6 +316,21 @@ def apply(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+def _rewrite_selection(paths, category, select, extend_select, ignore, jobs):
+    """apply's and pr's config, catalog, codes to deliver, and the universe the plan sees (a run
+    of statements moves with its first category, whatever -c says)."""
+    try:
+        config = load_config(paths[0])
+        catalog = Catalog(CATEGORIES, config.blocking)
+    except (ConfigError, ValueError) as exc:
+        raise fail(str(exc))
+    codes = _codes(config, catalog, category, select, extend_select, ignore)
+    universe = _codes(config, catalog, [], [], extend_select, ignore)
+    if jobs < 0:
+        raise fail("--jobs must be 0 (all cores) or more")
+    return config, catalog, codes, universe
+
+
 def _run_options(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite, jobs,
                  config, catalog):
     from asyncfix.delivery.command import RunOptions
@@ -384,15 +390,7 @@ def pr(
     if not token:
         raise fail("set GITHUB_TOKEN or GH_TOKEN to a token that may push and open pull requests")
     paths = paths or [Path(".")]
-    try:
-        config = load_config(paths[0])
-        catalog = Catalog(CATEGORIES, config.blocking)
-    except (ConfigError, ValueError) as exc:
-        raise fail(str(exc))
-    codes = _codes(config, catalog, category, select, extend_select, ignore)
-    universe = _codes(config, catalog, [], [], extend_select, ignore)
-    if jobs < 0:
-        raise fail("--jobs must be 0 (all cores) or more")
+    config, catalog, codes, universe = _rewrite_selection(paths, category, select, extend_select, ignore, jobs)
     from asyncfix.delivery.github_prs import GitHubError, PullRequests
 
     try:

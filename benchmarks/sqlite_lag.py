@@ -27,7 +27,7 @@ def main() -> int:
     for path, entry in HEAVY:
         fixed = path.with_name(path.stem + ".fixed.py")
         text = fixed.read_text()
-        form = "lock" if "threading.Lock()" in text else "aiosqlite" if "aiosqlite" in text else "thread"
+        form = "lock" if "threading.Lock()" in text else "aiosqlite" if "aiosqlite.connect(" in text else "thread"
         before, after = [], []
         for _ in range(args.repeat):
             folder = Path(tempfile.mkdtemp())
