@@ -25,6 +25,7 @@ from asyncfix.transforms.backend import POOL, Backend
 from asyncfix.transforms.imports import (header, import_insertion, imported_modules, removal_edits,
                                          unused_by_rewrite)
 from asyncfix.transforms.library_swap import library_swap, thread_note
+from asyncfix.transforms import json_forms
 from asyncfix.transforms.offload import ModuleOffloader, Offsets
 from asyncfix.transforms.placement import helpers_after
 from asyncfix.transforms.sqlite_offload import SqliteOffload
@@ -49,8 +50,10 @@ class VerifyError(Exception):
 
 def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newline: str = "\n",
             line_length: int = 88, offload: str = "thread", http_client: str | None = None,
-            sqlite: str = "aiosqlite", universe: set[str] | None = None) -> Rewrite:
+            sqlite: str = "aiosqlite", universe: set[str] | None = None, json_lib: str | None = None) -> Rewrite:
     """Plan and apply the rewrite of one module's text (no checks: see ``checked_rewrite``).
+    ``json_lib``: "orjson" or "stdlib" for moved json calls (None: orjson if the module imports
+    it).
 
     ``universe`` (None: ``categories``): the codes or categories the plan takes into account.
     Only ``categories``' changes are written; a run of statements belongs to the first category
@@ -105,12 +108,14 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     in_atoms = sq.in_atoms()
     selected = [r for r in planned if r.match.category.unfixable_reason is None
                 and (r.match.category.name != "sqlite" or id(r.node) in in_atoms)]
-    plan = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload,
-                           sq.atoms, sq.locks, output).run(raws)
+    json_lib = json_lib or ("orjson" if "orjson" in imported_modules(tree) else "stdlib")
+    offloader = ModuleOffloader(text, tree, lines, selected, backend, line_length, newline, offload,
+                                sq.atoms, sq.locks, output, json_lib)
+    plan = offloader.run(raws)
     fixed_ids = {id(f) for f in plan.fixed}
     reasons = {id(f): reason for f, reason in plan.unfixable}
-    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused, sq.notes)) for r in plan.fixed],
-                  before=before)
+    out = Rewrite("", [to_finding(r, path, lines, notes=_thread_notes(r, refused, sq.notes)
+                                  + offloader.notes.get(id(r), [])) for r in plan.fixed], before=before)
     for raw in wanted:
         if id(raw) not in fixed_ids:
             reason = _sqlite_reason(raw, refused, sq.refused, in_atoms) or reasons.get(id(raw)) or raw.unfixable_reason \
@@ -140,6 +145,19 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         lead = "" if anchor == 0 or text[anchor - 1] in "\r\n" else newline
         block = lead + "".join(newline * 2 + s for s in sources)
         edits.append((anchor, anchor, block))
+    if offloader.json_helpers:  # the fair json forms, once per module, after the imports
+        at = _after_imports(tree, lines.starts, len(text))
+        sources = [json_forms.HELPERS[name] for name in sorted(offloader.json_helpers)]
+        spelled = _module_alias(tree, "json")  # `import json as j`: the helpers say `j.`
+        for _, needs in sources:
+            for module_name in needs:
+                if module_name != "json" or spelled is None:
+                    backend.need(module_name)
+        block = "".join(json_forms.spelled(source, spelled or "json").replace("\n", newline) + newline * 2
+                        for source, _ in sources)
+        before_at = text[:at].replace("\r\n", "\n").replace("\r", "\n")
+        lead = 0 if at == 0 else max(0, 3 - (len(before_at) - len(before_at.rstrip("\n"))))
+        edits.append((at, at, newline * lead + block))  # two blank lines before, as PEP 8 has it
     if backend.process_pool and POOL not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
         backend.need("concurrent.futures")
         at = _after_imports(tree, lines.starts, len(text))
@@ -156,6 +174,16 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
 def _selected(raw, chosen: set[str]) -> bool:
     # category names or codes (the CLI passes the codes it selected)
     return raw.match.category.name in chosen or raw.match.rule.code in chosen
+
+
+def _module_alias(tree: ast.Module, module: str) -> str | None:
+    """The name a top-level `import module [as name]` binds, if any."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.name == module:
+                    return alias.asname or module
+    return None
 
 
 def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
@@ -221,12 +249,12 @@ def _apply_edits(text: str, edits: list[tuple[int, int, str]]) -> str:
 def checked_rewrite(text: str, path: str, catalog: Catalog, categories: set[str],
                     newline: str = "\n", line_length: int = 88, offload: str = "thread",
                     http_client: str | None = None, sqlite: str = "aiosqlite",
-                    universe: set[str] | None = None) -> Rewrite:
+                    universe: set[str] | None = None, json_lib: str | None = None) -> Rewrite:
     """`rewrite`, verified. Like ruff's fix loop, passes repeat until one changes nothing (at most
     ``_PASSES``): a hop planned in one pass ends await-free sections that the next pass weighs
     again, and may then find safe to split (each pass keeps the behaviour of its input)."""
     options = {"newline": newline, "line_length": line_length, "offload": offload,
-               "http_client": http_client, "sqlite": sqlite, "universe": universe}
+               "http_client": http_client, "sqlite": sqlite, "universe": universe, "json_lib": json_lib}
     result = rewrite(text, path, catalog, categories, **options)
     if not result.text:
         return result
@@ -336,7 +364,8 @@ class FileResult:
 
 def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[str], write: bool,
                line_length: int, offload: str = "thread", http_client: str | None = None,
-               sqlite: str = "aiosqlite", universe: set[str] | None = None) -> FileResult:
+               sqlite: str = "aiosqlite", universe: set[str] | None = None,
+               json_lib: str | None = None) -> FileResult:
     """One file through `apply`, which looks at it as `check` does, so that both give a file the
     same verdict: without `async` it is not read further; bytes Python cannot decode and syntax
     errors where check parses are errors; where check finds nothing to move the file is left as is
@@ -359,7 +388,7 @@ def apply_file(path: str | Path, shown: str, catalog: Catalog, categories: set[s
         return out
     try:
         result = checked_rewrite(source.text, shown, catalog, categories, source.newline, line_length,
-                                 offload, http_client, sqlite, universe)
+                                 offload, http_client, sqlite, universe, json_lib)
     except SyntaxError as exc:  # in a part check does not parse: a rewrite needs the whole file
         out.error = _syntax_error(exc)
         return out

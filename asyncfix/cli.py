@@ -218,6 +218,11 @@ class SqliteFix(str, Enum):
     thread = "thread"
 
 
+class JsonLib(str, Enum):
+    orjson = "orjson"
+    stdlib = "stdlib"
+
+
 @app.command()
 def apply(
     paths: List[Path] = typer.Argument(None, help="Files or folders to fix (default: .)."),
@@ -235,6 +240,8 @@ def apply(
         "depends on it, else httpx)."),
     sqlite: SqliteFix = typer.Option(SqliteFix.aiosqlite, "--sqlite", help="What sqlite3 connections "
         "become: aiosqlite (a thread, block by block, where it does not fit) or thread."),
+    json_lib: Optional[JsonLib] = typer.Option(None, "--json", help="What moved json.dumps/dump become "
+        "where it writes the same text: orjson (default where the project depends on it) or stdlib."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
     branch: bool = typer.Option(False, "--branch", help="Leave the work tree alone: commit each category's "
                                 "rewrite of the base on its own branch, asyncfix/<category>."),
@@ -245,7 +252,7 @@ def apply(
     threads through sync helpers, `time.sleep` to the async sleep. Exit 0 when nothing is left, 1
     when unfixable findings remain (or a branch was left alone), 2 on errors."""
     from asyncfix.apply import project_line_length
-    from asyncfix.transforms.http_target import project_target
+    from asyncfix.transforms.http_target import project_json, project_target
     from asyncfix.diff import colorize, unified_diff
     from asyncfix.progress import Progress
     from asyncfix.runner import apply_files
@@ -258,7 +265,7 @@ def apply(
         if dry_run or diff:
             raise fail("--branch writes branches, not the work tree: --dry-run and --diff do not apply")
         _apply_branches(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite,
-                        jobs, config, catalog)
+                        json_lib, jobs, config, catalog)
         return
     tests: list[str] | None = None if include_tests or config.include_tests else []
     try:
@@ -269,7 +276,8 @@ def apply(
     options = {"categories": codes, "write": not dry_run,
                "line_length": project_line_length(config.root), "offload": offload.value,
                "http_client": http_client.value if http_client else project_target(config.root),
-               "sqlite": sqlite.value, "universe": universe}
+               "sqlite": sqlite.value, "universe": universe,
+               "json_lib": json_lib.value if json_lib else project_json(config.root)}
     color = sys.stdout.isatty()
     changed, errors, fixed, left, noted = 0, 0, 0, [], []
     progress = Progress(len(files))
@@ -331,13 +339,14 @@ def _rewrite_selection(paths, category, select, extend_select, ignore, jobs):
     return config, catalog, codes, universe
 
 
-def _run_options(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite, jobs,
-                 config, catalog):
+def _run_options(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite, json_lib,
+                 jobs, config, catalog):
     from asyncfix.delivery.command import RunOptions
 
     return RunOptions(list(paths), base, frozenset(codes), frozenset(universe), list(exclude), include_tests,
                       offload.value, http_client.value if http_client else None, sqlite.value,
-                      jobs or default_jobs(), config.blocking, _opt_in(catalog, codes | universe))
+                      json_lib.value if json_lib else None, jobs or default_jobs(), config.blocking,
+                      _opt_in(catalog, codes | universe))
 
 
 def _apply_branches(*args) -> None:
@@ -369,6 +378,7 @@ def pr(
     offload: Offload = typer.Option(Offload.thread, "--offload", help="Where blocking work goes."),
     http_client: Optional[HttpClient] = typer.Option(None, "--http-client", help="What requests becomes."),
     sqlite: SqliteFix = typer.Option(SqliteFix.aiosqlite, "--sqlite", help="What sqlite3 connections become."),
+    json_lib: Optional[JsonLib] = typer.Option(None, "--json", help="What moved json.dumps/dump become."),
     jobs: int = typer.Option(0, "--jobs", "-j", help="Worker processes (default: all cores)."),
     remote: str = typer.Option("origin", "--remote", help="The git remote to push the branches to."),
     repo: Optional[str] = typer.Option(None, "--repo", help="OWNER/NAME on GitHub (default: read from the "
@@ -400,7 +410,7 @@ def pr(
         if not slug:
             raise fail(f"cannot tell the GitHub repository from {remote}'s URL: pass --repo OWNER/NAME")
         result = build(_run_options(paths, base_branch, codes, universe, exclude, include_tests, offload,
-                                    http_client, sqlite, jobs, config, catalog), catalog)
+                                    http_client, sqlite, json_lib, jobs, config, catalog), catalog)
         for error in result.errors:
             typer.echo(f"asyncfix: error: {error}", err=True)
         sys.stdout.write(table(result))

@@ -2,6 +2,7 @@
 """Event-loop lag before and after `asyncfix apply`, for the behaviour cases of the test suite.
 
     python benchmarks/loop_lag.py [--runs 5]
+    python benchmarks/loop_lag.py --json 1,5,15 [--runs 5]   the json checkpoint cases (json_lag.py)
 
 Each case's coroutine runs in an event loop beside a 5 ms ticker, as written and as rewritten;
 the table gives the median (over --runs) of the worst lag the ticker saw, and the wall time.
@@ -62,7 +63,14 @@ def fifo_case(folder: Path) -> tuple[str, callable]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", help="checkpoint sizes in MB: the json forms' table instead (json_lag.py)")
     args = parser.parse_args()
+    if args.json:
+        import json_lag
+
+        sys.argv = [sys.argv[0], "--sizes", args.json, "--runs", str(args.runs)]
+        json_lag.main()
+        return
     catalog = Catalog(CATEGORIES)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,12 +34,29 @@ CATEGORY = Category(
         "    with open(path, 'w') as f:\n"
         "        json.dump(data, f, indent=2)",
         instead="Serialise and write in a module-level sync helper run with `asyncio.to_thread`, "
-        "or use a faster encoder (orjson). Beware: the stdlib json C encoder and scanner hold the "
-        "GIL for their whole run, so a thread alone does not shorten the stall of a huge "
-        "`json.dumps`/`json.loads` without `indent`; `indent=` uses the pure-Python encoder, which "
-        "yields every 5 ms.",
-        fix_safety="Safe for behaviour (same output, same exceptions). The loop's worst stall is "
-        "only shortened where the encoder lets go of the GIL; the rewrite notes say so.",
+        "and mind the GIL: the stdlib json C encoder (`dumps` without `indent`) and C scanner "
+        "(`loads`, `load`) hold it for their whole run, so from a thread they stall the loop as "
+        "long as inline. Worst loop lag of a 15 MB checkpoint, 2 cores (`benchmarks/json_lag.py`): "
+        "save 556 ms inline, 459 ms as `json.dumps` in a thread, 15 ms with the stdlib's "
+        "pure-Python encoder in a thread, 56 ms with orjson in a thread, 97 ms in a process pool "
+        "(pickling the data); load 220 ms inline, 277 ms as `json.loads` in a thread, 13 ms with the "
+        "pure-Python scanner, 127 ms with orjson (it builds the objects holding the GIL), 94 ms "
+        "in a process pool. Per MB: ~31 ms (C encoder), ~18 ms (C scanner), ~3.7 ms (orjson "
+        "dumps), ~8.5 ms (orjson loads); the pure-Python forms stay at 10-15 ms whatever the size, "
+        "taking 2-5x as long.",
+        fix_safety="Safe for behaviour with the stdlib forms (same text, same objects, same "
+        "exceptions): a moved `json.dumps` runs the stdlib's pure-Python encoder "
+        "(`_json_dumps_fair`), a moved `json.loads`/`json.load` its pure-Python scanner "
+        "(`_json_loads_fair`), both added to the module once; `json.dump` and `indent=` calls are "
+        "pure Python already. With orjson (`--json orjson`, or the project depends on it) a "
+        "`json.dumps`/`json.dump` moved in a helper becomes `orjson.dumps(..., option=...).decode()` "
+        "only where orjson writes the same text: `ensure_ascii=False` (json escapes non-ASCII by "
+        "default, orjson cannot), compact separators or `indent=2`, `sort_keys` as "
+        "`OPT_SORT_KEYS`, `default=` kept; `cls`, `skipkeys`, `check_circular`, `allow_nan` keep "
+        "the stdlib form. What orjson still writes differently, named in the change's notes: "
+        "integers beyond 64 bits (orjson raises), NaN and Infinity (null), small floats' exponents "
+        "(1e-7 where json wrote 1e-07). orjson's parser is never used: it stalls the loop longer "
+        "than the pure-Python scanner.",
         imports="import json",
     ),
     rules=(

@@ -25,6 +25,7 @@ class RunOptions:
     offload: str
     http_client: str | None
     sqlite: str
+    json_lib: str | None
     jobs: int
     blocking: dict
     opt_in: frozenset[str]
@@ -40,7 +41,7 @@ def build(options: RunOptions, catalog: Catalog) -> Build:
     from asyncfix.config import load_config
     from asyncfix.discover import discover
     from asyncfix.runner import apply_files
-    from asyncfix.transforms.http_target import project_target
+    from asyncfix.transforms.http_target import project_json, project_target
 
     def discover_files(paths: list[Path]) -> list[str]:
         config = load_config(paths[0])
@@ -51,7 +52,8 @@ def build(options: RunOptions, catalog: Catalog) -> Build:
         codes = frozenset(r.code for r in category.rules) & options.codes
         settings = {"categories": codes, "universe": options.universe | codes, "write": False,
                     "line_length": project_line_length(root), "offload": options.offload,
-                    "http_client": options.http_client or project_target(root), "sqlite": options.sqlite}
+                    "http_client": options.http_client or project_target(root), "sqlite": options.sqlite,
+                    "json_lib": options.json_lib or project_json(root)}
         return list(apply_files(files, lambda p: os.path.relpath(p, root), options.blocking, options.jobs,
                                 settings, None, options.opt_in))
 

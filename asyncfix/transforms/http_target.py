@@ -10,12 +10,23 @@ from pathlib import Path
 TARGETS = ("httpx", "httpx2")
 # A requirement naming httpx2: a line's start or a quote/bracket before it, a version or the end after.
 _DEPENDENCY = re.compile(r"""(?mi)(?:^|["'\s,\[(])httpx2(?=[\s"'<>=!~;\[,)@]|$)""")
+_ORJSON = re.compile(r"""(?mi)(?:^|["'\s,\[(])orjson(?=[\s"'<>=!~;\[,)@]|$)""")
 _FILES = ("pyproject.toml", "setup.cfg", "setup.py", "Pipfile", "poetry.lock", "uv.lock")
 
 
 def project_target(root: Path) -> str | None:
     """"httpx2" when the project's dependency files name it (pyproject, setup, requirements*),
     else None: the module's own imports then decide."""
+    return "httpx2" if depends_on(root, _DEPENDENCY) else None
+
+
+def project_json(root: Path) -> str | None:
+    """"orjson" when the project's dependency files name it, else None (the module's imports
+    decide): moved json calls then use it where it writes the same text (`json_forms`)."""
+    return "orjson" if depends_on(root, _ORJSON) else None
+
+
+def depends_on(root: Path, requirement: re.Pattern) -> bool:
     candidates = [root / name for name in _FILES] + sorted(root.glob("requirements*.txt")) + sorted(
         root.glob("requirements/*.txt"))
     for path in candidates:
@@ -23,9 +34,9 @@ def project_target(root: Path) -> str | None:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if _DEPENDENCY.search(text):
-            return "httpx2"
-    return None
+        if requirement.search(text):
+            return True
+    return False
 
 
 def module_target(tree: ast.Module, chosen: str | None) -> tuple[str, str, bool]:

@@ -29,6 +29,7 @@ from asyncfix.transforms.atomicity import Around, header, split_reason
 from asyncfix.transforms.backend import Backend
 from asyncfix.transforms.callers import around
 from asyncfix.transforms.callsite import offloaded, wrapped
+from asyncfix.transforms import json_forms
 from asyncfix.transforms.flow import Flow, run_facts
 from asyncfix.transforms.laziness import ENTERED, LAZY_RESULTS, consumed_in, lazy_in
 from asyncfix.transforms.locks import is_sync_lock, lock_names
@@ -511,7 +512,9 @@ class FunctionOffloader:
         module, offsets = self.module, self.module.offsets
         first, last = run[0], run[-1]
         start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
-        body = module.text[offsets.line_start(start_line) : offsets.line_end(last.end_lineno)]
+        body_start = offsets.line_start(start_line)
+        body = module.text[body_start : offsets.line_end(last.end_lineno)]
+        body = module.json_forms([f for stmt in run for f in self.findings_in(stmt)], body, body_start)
         locks = sorted({module.atom_locks[id(s)] for s in run if id(s) in module.atom_locks})
         body = _reindent(body, indent, "        " if locks else "    ")
         if not body.endswith(("\n", "\r")):
@@ -603,6 +606,7 @@ class FunctionOffloader:
             paren = text.index("(", func_end)
             args = module.take(paren + 1, end - 1)
             func = module.take(start, func_end)  # `Path.cwd().resolve()`: holds the inner rewrite
+            func = module.json_function(finding, func)
             partial = module.backend.partial() if call.keywords and module.backend.name != "asyncio" else None
             replacement = offloaded(module.backend.thread(), func, args, partial)
         parent = self.parents.get(call)
@@ -655,7 +659,7 @@ class ModuleOffloader:
     def __init__(self, text: str, tree: ast.Module, lines: Lines, selected: list[RawFinding],
                  backend: Backend, line_length: int = 88, newline: str = "\n", offload: str = "thread",
                  atoms: list[list[ast.stmt]] = (), atom_locks: dict[int, str] | None = None,
-                 output: set[str] | None = None):
+                 output: set[str] | None = None, json_lib: str = "stdlib"):
         self.text = text
         self.tree = tree
         self.lines = lines
@@ -669,6 +673,9 @@ class ModuleOffloader:
         # categories one by one equals applying them together (and their branches never meet).
         self.output = output
         self.absorbed: list[RawFinding] = []
+        self.json_lib = json_lib  # "orjson" or "stdlib": the form of moved json calls
+        self.json_helpers: set[str] = set()  # module helpers the moved json calls use
+        self.notes: dict[int, list[str]] = {}  # id(finding) -> what its reviewer should know
         self.backend = backend
         self.line_length = line_length
         self.newline = newline
@@ -812,6 +819,58 @@ class ModuleOffloader:
             self.backend.imports.discard(self.backend.name)
         return self.plan
 
+    def json_forms(self, findings: list[RawFinding], body: str, start: int) -> str:
+        """``body`` (the text from ``start``) with its moved json calls in the form that frees the
+        loop (`json_forms`)."""
+        edits = []
+        for finding in findings:
+            if not _big_json(finding):
+                continue
+            chosen = json_forms.form(finding.node, finding.name, self.segment, self.json_lib == "orjson")
+            if chosen is None or not self.json_helper_free(chosen[2]):
+                continue
+            node = finding.node
+            edits.append((self.offsets.at(node.lineno, node.col_offset) - start,
+                          self.offsets.at(node.end_lineno, node.end_col_offset) - start, chosen))
+        for begin, end, (text, note, helper) in sorted(edits, reverse=True):
+            if any(b < begin and end < e for b, e, _ in edits):  # inside another edit: moves with it
+                continue
+            body = body[:begin] + text + body[end:]
+            self._json_used(findings, begin + start, note, helper)
+        return body
+
+    def json_function(self, finding: RawFinding, func: str) -> str:
+        """A json call moved alone: its fair form where the arguments stay as written."""
+        if not _big_json(finding) or finding.name not in ("json.dumps", "json.loads"):
+            return func
+        chosen = json_forms.form(finding.node, finding.name, self.segment, False)
+        if chosen is None or not self.json_helper_free(chosen[2]):
+            return func
+        self._json_used([finding], self.offsets.at(finding.node.lineno, finding.node.col_offset), chosen[1],
+                        chosen[2])
+        return chosen[2]
+
+    def json_helper_free(self, helper: str | None) -> bool:
+        """Whether ``helper`` may be used: ours (made now or by an earlier run), not a name the
+        module uses for something else."""
+        if helper is None or helper in self.json_helpers:
+            return True
+        defined = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef)}
+        if helper in defined:
+            return ast.get_docstring(defined[helper]) is not None and "(asyncfix)" in ast.get_docstring(defined[helper])
+        return helper not in self.taken
+
+    def _json_used(self, findings, at: int, note: str, helper: str | None) -> None:
+        for f in findings:
+            if self.offsets.at(f.node.lineno, f.node.col_offset) == at:
+                self.notes.setdefault(id(f), []).append(note)
+        if helper and helper not in {s.name for s in self.tree.body if isinstance(s, ast.FunctionDef)}:
+            self.json_helpers.add(helper)
+        elif helper:
+            pass  # made by an earlier run
+        else:
+            self.backend.need("orjson")
+
     def keep_output(self) -> None:
         """Drop the helpers and single-call edits another category owns: they stay as they are,
         their findings with the owner's name."""
@@ -866,6 +925,12 @@ class ModuleOffloader:
                 line = call
             line = self.format(line + "\n", helper.indent).rstrip("\n").replace("\n", helper.eol or "\n")
             self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
+
+
+def _big_json(finding: RawFinding) -> bool:
+    """A json call reported for evidence of a big payload (AF121): the one worth a fair form.
+    A small one (AF123, opted in) is quick on the C paths and moves as it is."""
+    return finding.match.rule.code == "AF121" and isinstance(finding.node, ast.Call)
 
 
 def owner_of(findings: list[RawFinding]) -> str:
