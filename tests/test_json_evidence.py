@@ -138,8 +138,9 @@ REALISTIC = {
     ("realistic_holdout/scan_gateway.py", 141): ("AF121", "read"),  # state_file.read_text()
     ("realistic_holdout/scan_gateway.py", 169): ("AF121", "write"),  # run_in_executor(None, _write_sidecar, ...)
     ("realistic_holdout/scan_gateway.py", 178): ("AF121", "write"),  # blob, then await fh.write(blob)
-    ("demo_backend/app/services/checkpoints.py", 18): ("AF121", "file"),
-    ("demo_backend/app/services/checkpoints.py", 27): ("AF121", "file"),
+    ("demo_backend/app/checkpoints.py", 61): ("AF121", "file"),
+    ("demo_backend/app/checkpoints.py", 70): ("AF121", "file"),
+    ("demo_backend/app/ws.py", 27): ("AF123", None),  # one progress event for the sockets
 }
 
 

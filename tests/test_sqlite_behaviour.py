@@ -86,11 +86,12 @@ DEMO = FIXTURES / "demo_backend" / "app" / "db.py"
 
 
 async def _demo_session(module):
-    await module.insert_document("d1", "a.pdf")
-    await module.insert_document("d2", "b.pdf", "processing")
+    await module.insert_document("d1", "a.pdf", "pdf")
+    await module.insert_document("d2", "b.png", "image", "processing")
     await module.update_status("d1", "done")
+    await module.record_page_count("d1", 12)
     try:
-        await module.insert_document("d1", "again.pdf")  # primary key taken
+        await module.insert_document("d1", "again.pdf", "pdf")  # primary key taken
     except sqlite3.IntegrityError as exc:
         failed = str(exc)
     got = await module.get_document("d1")
@@ -98,13 +99,14 @@ async def _demo_session(module):
         sorted((d["id"], d["status"]) for d in await module.list_documents())
 
 
-def test_the_demo_backend_db_module_keeps_its_rows(tmp_path, catalog):
+def test_the_demo_backend_db_module_keeps_its_rows(tmp_path, catalog, monkeypatch):
     """fixtures/demo_backend/app/db.py, rewritten (every sqlite call of it leaves the loop),
     gives the same answers and leaves the same rows."""
     from asyncfix.apply import checked_rewrite
     from asyncfix.engine.file import analyze_source
     from tests.modules import load
 
+    monkeypatch.syspath_prepend(str(DEMO.parent.parent))  # `from app.config import DATA_DIR`
     source = DEMO.read_text()
     result = checked_rewrite(source, "db.py", catalog, set(catalog.categories))
     assert "aiosqlite.connect(DB_PATH)" in result.text and not result.unfixable
