@@ -3,6 +3,7 @@
 from asyncfix.catalog import ANY, Category, Doc, Rule, Types
 
 IMAGE = "PIL.Image.Image"
+DRAW = "PIL.ImageDraw.ImageDraw"  # `ImageDraw.Draw(img).text(...)`: rendering holds the GIL in C
 # Image methods that hand back a new image, so chained calls stay tracked.
 _IMAGE_TO_IMAGE = (
     "resize", "convert", "rotate", "crop", "transpose", "filter", "copy", "quantize", "reduce",
@@ -45,13 +46,13 @@ CATEGORY = Category(
                 "PIL.Image.open", "PIL.Image.new", "PIL.Image.fromarray", "PIL.Image.frombytes",
                 "PIL.Image.frombuffer", "PIL.Image.merge", "PIL.Image.composite",
                 "PIL.Image.blend", "PIL.Image.alpha_composite", "PIL.Image.eval",
-                "PIL.ImageOps.*",
+                "PIL.ImageOps.*", "PIL.ImageDraw.Draw", "PIL.ImageFont.*",
             ),
         ),
         Rule(
             code="AF113",
             message="`{name}` processes a Pillow image on the event loop",
-            methods={IMAGE: (ANY,)},
+            methods={IMAGE: (ANY,), DRAW: (ANY,)},
             exclude=("getpixel", "putpixel", "tell", "getbands", "getexif", "close", "info"),
         ),
         Rule(
@@ -67,6 +68,7 @@ CATEGORY = Category(
                 "blend", "alpha_composite", "eval")},
             **{f"{IMAGE}.{m}": IMAGE for m in _IMAGE_TO_IMAGE},
             "PIL.ImageOps.*": IMAGE,
+            "PIL.ImageDraw.Draw": DRAW,
             "pdf2image.convert_from_path": f"[{IMAGE}]",
             "pdf2image.convert_from_bytes": f"[{IMAGE}]",
         },
