@@ -18,13 +18,15 @@ from asyncfix.catalog import Catalog
 from asyncfix.config import find_pyproject
 from asyncfix.emit import SourceFile, write_atomic
 from asyncfix.engine.file import analyze_source, raw_findings, to_finding
+from asyncfix.engine.astutil import name_nodes
 from asyncfix.engine.parse import parse
 from asyncfix.engine.source import Lines
 from asyncfix.findings import Finding
 from asyncfix.transforms.backend import POOL, Backend
-from asyncfix.transforms.imports import (header, import_insertion, imported_modules, removal_edits,
+from asyncfix.transforms.imports import (header, import_insertion, imported_modules, module_aliases,
+                                         removal_edits,
                                          unused_by_rewrite)
-from asyncfix.transforms.library_swap import library_swap, thread_note
+from asyncfix.transforms.library_swap import HTTPX_CONTEXT, library_swap, thread_note
 from asyncfix.transforms import json_forms
 from asyncfix.transforms.offload import ModuleOffloader, Offsets
 from asyncfix.transforms.placement import helpers_after
@@ -81,10 +83,11 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         found = [r for r in planned if r.match.category.name == category]
         if not found or (category == "sqlite" and sqlite == "thread"):
             continue
+        elsewhere = output is not None and category not in output  # only: which calls it takes
         swapped = library_swap(category, text, tree, lines, found, backend.name, http_client, line_length,
-                               newline)
+                               newline, plan_only=elsewhere)
         refused.update(swapped.refused)
-        if output is not None and category not in output:
+        if elsewhere:
             swapped_elsewhere |= set(swapped.notes)
             continue
         if swapped.text:  # the next pass goes on from the new text
@@ -101,7 +104,7 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
     if sqlite_found:
         from asyncfix.transforms import sqlite_offload
 
-        sq = sqlite_offload.plan(tree, sqlite_found, lines, newline, {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+        sq = sqlite_offload.plan(tree, sqlite_found, lines, newline, {n.id for n in name_nodes(tree)})
         raws = [sq.cleared.get(id(r), r) for r in raws]
         wanted = [sq.cleared.get(id(r), r) for r in wanted]
         planned = [sq.cleared.get(id(r), r) for r in planned]
@@ -146,21 +149,24 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         block = lead + "".join(newline * 2 + s for s in sources)
         edits.append((anchor, anchor, block))
     if offloader.json_helpers:  # the fair json forms, once per module, after the imports
-        at = _after_imports(tree, lines.starts, len(text))
+        at = _after_imports(tree, lines, skip=HTTPX_CONTEXT)
         sources = [json_forms.HELPERS[name] for name in sorted(offloader.json_helpers)]
-        spelled = _module_alias(tree, "json")  # `import json as j`: the helpers say `j.`
+        spelled = module_aliases(tree).get("json")  # `import json as j`: the helpers say `j.`
         for _, needs in sources:
             for module_name in needs:
                 if module_name != "json" or spelled is None:
                     backend.need(module_name)
-        block = "".join(json_forms.spelled(source, spelled or "json").replace("\n", newline) + newline * 2
-                        for source, _ in sources)
+        block = (newline * 2).join(json_forms.spelled(source, spelled or "json").replace("\n", newline)
+                                   for source, _ in sources)
+        # two blank lines before and after, as PEP 8 has it, counting those already there
         before_at = text[:at].replace("\r\n", "\n").replace("\r", "\n")
+        after_at = text[at:].replace("\r\n", "\n").replace("\r", "\n")
         lead = 0 if at == 0 else max(0, 3 - (len(before_at) - len(before_at.rstrip("\n"))))
-        edits.append((at, at, newline * lead + block))  # two blank lines before, as PEP 8 has it
+        trail = max(0, 2 - (len(after_at) - len(after_at.lstrip("\n"))))
+        edits.append((at, at, newline * lead + block + newline * trail))
     if backend.process_pool and POOL not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
         backend.need("concurrent.futures")
-        at = _after_imports(tree, lines.starts, len(text))
+        at = _after_imports(tree, lines)
         edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor(){newline}{newline}{newline}"))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:
@@ -174,16 +180,6 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
 def _selected(raw, chosen: set[str]) -> bool:
     # category names or codes (the CLI passes the codes it selected)
     return raw.match.category.name in chosen or raw.match.rule.code in chosen
-
-
-def _module_alias(tree: ast.Module, module: str) -> str | None:
-    """The name a top-level `import module [as name]` binds, if any."""
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.name == module:
-                    return alias.asname or module
-    return None
 
 
 def _drop_unused(tree: ast.Module, new: str, path: str) -> str:
@@ -224,12 +220,21 @@ def _thread_notes(raw, refused: dict[int, str], sqlite_notes: dict[int, list[str
     return []
 
 
-def _after_imports(tree: ast.Module, starts: list[int], end: int) -> int:
-    """Offset of the first top-level statement after the docstring and the imports."""
+def _after_imports(tree: ast.Module, lines: Lines, skip: str | None = None) -> int:
+    """Offset of the first top-level statement after the docstring and the imports (of the
+    comment lines right above it). ``skip``: a module constant an earlier pass put there
+    (`_HTTPX_SSL_CONTEXT`), which stays first whichever pass comes first."""
+    starts, end, text_line = lines.starts, len(lines.text), lines.line
     rest = tree.body[len(header(tree)) :]
+    if rest and skip and isinstance(rest[0], ast.Assign) and \
+            [getattr(t, "id", None) for t in rest[0].targets] == [skip]:
+        return Offsets(lines).line_end(rest[0].end_lineno)
     if not rest:
         return end
     first = min([rest[0].lineno] + [d.lineno for d in getattr(rest[0], "decorator_list", [])])
+    # the comment lines right above it are its own (`# One TLS context ...`): stay above them
+    while first > 1 and text_line(first - 1).lstrip().startswith("#"):
+        first -= 1
     return starts[first - 1]
 
 

@@ -264,8 +264,8 @@ def apply(
     if branch:
         if dry_run or diff:
             raise fail("--branch writes branches, not the work tree: --dry-run and --diff do not apply")
-        _apply_branches(paths, base, codes, universe, exclude, include_tests, offload, http_client, sqlite,
-                        json_lib, jobs, config, catalog)
+        _apply_branches(_run_options(paths, base, codes, universe, exclude, include_tests, offload, http_client,
+                                     sqlite, json_lib, jobs, config, catalog), catalog)
         return
     tests: list[str] | None = None if include_tests or config.include_tests else []
     try:
@@ -349,12 +349,12 @@ def _run_options(paths, base, codes, universe, exclude, include_tests, offload, 
                       _opt_in(catalog, codes | universe))
 
 
-def _apply_branches(*args) -> None:
+def _apply_branches(options, catalog: Catalog) -> None:
     from asyncfix.delivery.branches import BranchError
     from asyncfix.delivery.command import build, table
 
     try:
-        result = build(_run_options(*args), args[-1])
+        result = build(options, catalog)
     except BranchError as exc:
         raise fail(str(exc))
     for error in result.errors:

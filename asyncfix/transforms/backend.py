@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import statements
+from asyncfix.transforms.imports import module_aliases
 
 
 POOL = "_ASYNCFIX_PROCESS_POOL"  # the module-level ProcessPoolExecutor `--offload process` adds
@@ -27,12 +28,8 @@ class Backend:
     def detect(cls, tree: ast.Module, path: str = "") -> "Backend":
         """trio or anyio where the module imports them, or lives in their own package (whose
         modules import it relatively: `from .. import to_thread`); asyncio otherwise."""
-        aliases: dict[str, str] = {}
-        for node in tree.body:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name in ("asyncio", "anyio", "trio", "functools"):
-                        aliases.setdefault(alias.name, alias.asname or alias.name)
+        aliases = {m: spelled for m, spelled in module_aliases(tree).items()
+                   if m in ("asyncio", "anyio", "trio", "functools")}
         used = set()
         for n in statements(tree):  # imports are statements: the expressions need no walk
             if isinstance(n, ast.ImportFrom) and n.module:

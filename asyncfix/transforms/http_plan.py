@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import FUNCS, parent_map
 from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms.library_swap import HTTPX_CONTEXT
 from asyncfix.transforms.http_errors import catches_requests_errors, clause_text, twin_clause
 from asyncfix.transforms.http_kwargs import TIMEOUT_NOTE, VERBS, Refused, Request, request_for
 from asyncfix.transforms.http_names import caught_by_callers, hoistable, local_dict
@@ -42,7 +43,7 @@ SYNC_HTTPX_NOTE = ("the sync client became its AsyncClient: the same defaults, r
                    "exceptions")
 # Every client made verifies TLS with this one context: httpx builds one per client otherwise,
 # ~55 ms of CPU on the loop each time (loading the CA bundle; benchmarks/README.md).
-CONTEXT = "_HTTPX_SSL_CONTEXT"
+CONTEXT = HTTPX_CONTEXT
 
 
 @dataclass

@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+from asyncfix.transforms.imports import module_aliases
+
 TARGETS = ("httpx", "httpx2")
 # A requirement naming httpx2: a line's start or a quote/bracket before it, a version or the end after.
 _DEPENDENCY = re.compile(r"""(?mi)(?:^|["'\s,\[(])httpx2(?=[\s"'<>=!~;\[,)@]|$)""")
@@ -42,12 +44,7 @@ def depends_on(root: Path, requirement: re.Pattern) -> bool:
 def module_target(tree: ast.Module, chosen: str | None) -> tuple[str, str, bool]:
     """(library, how this module spells it, whether the import must be added). ``chosen``: the
     library the user or the project picked; None: httpx2 if the module imports it, else httpx."""
-    spelled: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name in TARGETS:
-                    spelled.setdefault(alias.name, alias.asname or alias.name)
+    spelled = {m: name for m, name in module_aliases(tree).items() if m in TARGETS}
     library = chosen or ("httpx2" if "httpx2" in spelled else "httpx")
     if library in spelled:
         return library, spelled[library], False

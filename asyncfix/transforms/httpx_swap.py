@@ -19,7 +19,7 @@ _CONTEXT_COMMENT = ("# One TLS context for the httpx clients below: each client 
 
 
 def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chosen: str | None,
-         line_length: int, newline: str) -> Swap:
+         line_length: int, newline: str, plan_only: bool = False) -> Swap:
     if not any(r.name.startswith(SWAPPED_HTTP) for r in raws):
         return Swap("")
     library, spelled, add_import = module_target(tree, chosen)
@@ -39,8 +39,8 @@ def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], chos
         return not rest or rest.startswith(b"#")
 
     plan = HttpPlanner(tree, raws, module_resolver(tree), source, spelled, is_elif, starts_line, alone).run()
-    if not plan.calls:
-        return Swap("", refused=plan.refused)
+    if not plan.calls or plan_only:
+        return Swap("", plan.notes if plan.calls else {}, plan.refused)
     from asyncfix.transforms.http_rewrite import Unplaced, apply_plan  # LibCST: only when needed
 
     try:

@@ -55,6 +55,17 @@ def imported_modules(tree: ast.Module) -> set[str]:
     return out
 
 
+def module_aliases(tree: ast.Module) -> dict[str, str]:
+    """How the module spells each module it imports whole at top level (`import json as j`:
+    {"json": "j"}); the first import of a module wins."""
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                out.setdefault(alias.name, alias.asname or alias.name)
+    return out
+
+
 def _binding(alias: ast.alias) -> str:
     return (alias.asname or alias.name).partition(".")[0]
 

@@ -12,6 +12,7 @@ from asyncfix.engine.source import Lines
 from asyncfix.engine.walker import RawFinding
 
 SWAPPED_HTTP = ("requests.", "httpx.", "httpx2.", "urllib.request.urlopen")  # what the http swap plans
+HTTPX_CONTEXT = "_HTTPX_SSL_CONTEXT"  # the module's one TLS context for the swapped clients
 THREAD_NOTE = "runs in a thread (its client kept): {reason}"
 NOT_SWAPPED = "asyncfix swaps requests, sync httpx and simple urlopen calls; this one stays, in a thread"
 
@@ -24,15 +25,17 @@ class Swap:
 
 
 def library_swap(category: str, text: str, tree: ast.Module, lines: Lines, found: list[RawFinding],
-                 backend: str, http_client: str | None, line_length: int, newline: str) -> Swap:
-    """The swap of ``category``'s findings ``found`` ("http" or "sqlite")."""
+                 backend: str, http_client: str | None, line_length: int, newline: str,
+                 plan_only: bool = False) -> Swap:
+    """The swap of ``category``'s findings ``found`` ("http" or "sqlite"). ``plan_only``: which
+    findings it would take (``notes``) and which not, without writing it (no LibCST)."""
     if category == "http":
         from asyncfix.transforms.httpx_swap import swap
 
-        return swap(text, tree, lines, found, http_client, line_length, newline)
+        return swap(text, tree, lines, found, http_client, line_length, newline, plan_only)
     from asyncfix.transforms.sqlite_swap import swap
 
-    return swap(text, tree, lines, found, backend, newline)
+    return swap(text, tree, lines, found, backend, newline, plan_only)
 
 
 def thread_note(raw: RawFinding, refused: dict[int, str]) -> str:

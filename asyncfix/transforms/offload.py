@@ -63,6 +63,7 @@ class Edit:
     end: int
     text: str
     findings: list[RawFinding] = field(default_factory=list)  # what a single-call edit moves
+    json_needs: set[str] = field(default_factory=set)  # module helpers (or "orjson") its text uses
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Helper:
     process: bool
     name: str = ""
     findings: list[RawFinding] = field(default_factory=list)  # the run's
+    json_needs: set[str] = field(default_factory=set)  # module helpers (or "orjson") its body uses
 
 
 class Offsets:
@@ -514,7 +516,7 @@ class FunctionOffloader:
         start_line = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
         body_start = offsets.line_start(start_line)
         body = module.text[body_start : offsets.line_end(last.end_lineno)]
-        body = module.json_forms([f for stmt in run for f in self.findings_in(stmt)], body, body_start)
+        body, json_needs = module.json_forms([f for stmt in run for f in self.findings_in(stmt)], body, body_start)
         locks = sorted({module.atom_locks[id(s)] for s in run if id(s) in module.atom_locks})
         body = _reindent(body, indent, "        " if locks else "    ")
         if not body.endswith(("\n", "\r")):
@@ -537,7 +539,7 @@ class FunctionOffloader:
             helper_base(self.class_names, self.func.name), (first.lineno, first.col_offset), where,
             typed, params, body, returns, offsets.line_start(start_line),
             offsets.line_end(last.end_lineno), indent, eol, terminal, process,
-            findings=[f for stmt in run for f in self.findings_in(stmt)]))
+            findings=[f for stmt in run for f in self.findings_in(stmt)], json_needs=json_needs))
         for stmt in run:
             self.plan.fixed.extend(self.findings_in(stmt))
             self.hops.add(id(stmt))  # awaited in the rewrite: later hops' sections end here
@@ -600,13 +602,14 @@ class FunctionOffloader:
         start = offsets.at(call.lineno, call.col_offset)
         end = offsets.at(call.end_lineno, call.end_col_offset)
         func_end = offsets.at(call.func.end_lineno, call.func.end_col_offset)
+        json_needs: set[str] = set()
         if self.is_sleep(finding):
             replacement = f"await {module.backend.sleep()}" + module.take(func_end, end)
         else:
             paren = text.index("(", func_end)
             args = module.take(paren + 1, end - 1)
             func = module.take(start, func_end)  # `Path.cwd().resolve()`: holds the inner rewrite
-            func = module.json_function(finding, func)
+            func, json_needs = module.json_function(finding, func)
             partial = module.backend.partial() if call.keywords and module.backend.name != "asyncio" else None
             replacement = offloaded(module.backend.thread(), func, args, partial)
         parent = self.parents.get(call)
@@ -623,8 +626,9 @@ class FunctionOffloader:
                 indent = line[: len(line) - len(line.lstrip())]
                 eol = _eol(text, offsets.line_end(call.lineno)) or module.newline
                 replacement = wrapped(replacement, indent).replace("\n", eol)
-        module.add_call_edit(Edit(start, end, replacement, [finding, *module.absorbed]))
-        module.absorbed = []
+        module.add_call_edit(Edit(start, end, replacement, [finding, *module.absorbed],
+                                  json_needs | module.absorbed_needs))
+        module.absorbed, module.absorbed_needs = [], set()
         self.plan.fixed.append(finding)
         if self.certainly_runs(call, stmt):  # awaited whenever the statement runs
             self.hops.add(id(stmt))
@@ -673,8 +677,11 @@ class ModuleOffloader:
         # categories one by one equals applying them together (and their branches never meet).
         self.output = output
         self.absorbed: list[RawFinding] = []
+        self.absorbed_needs: set[str] = set()
         self.json_lib = json_lib  # "orjson" or "stdlib": the form of moved json calls
-        self.json_helpers: set[str] = set()  # module helpers the moved json calls use
+        self.json_helpers: set[str] = set()  # module helpers to add for the changes written (finish)
+        # top-level functions: a json helper an earlier run added is used, not added again
+        self.top_functions = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
         self.notes: dict[int, list[str]] = {}  # id(finding) -> what its reviewer should know
         self.backend = backend
         self.line_length = line_length
@@ -765,6 +772,7 @@ class ModuleOffloader:
         for e in reversed(inner):
             out = out[: e.start - start] + e.text + out[e.end - start :]
             self.absorbed += e.findings  # they move with the edit that covers them
+            self.absorbed_needs |= e.json_needs
             self.plan.edits.remove(e)
             k = self._call_edits.index(e)
             del self._call_edits[k], self._call_edit_starts[k]
@@ -819,57 +827,55 @@ class ModuleOffloader:
             self.backend.imports.discard(self.backend.name)
         return self.plan
 
-    def json_forms(self, findings: list[RawFinding], body: str, start: int) -> str:
+    def json_forms(self, findings: list[RawFinding], body: str, start: int) -> tuple[str, set[str]]:
         """``body`` (the text from ``start``) with its moved json calls in the form that frees the
-        loop (`json_forms`)."""
-        edits = []
+        loop (`json_forms`), and what that text needs (module helpers, "orjson")."""
+        edits, needs = [], set()
         for finding in findings:
-            if not _big_json(finding):
-                continue
-            chosen = json_forms.form(finding.node, finding.name, self.segment, self.json_lib == "orjson")
-            if chosen is None or not self.json_helper_free(chosen[2]):
-                continue
-            node = finding.node
-            edits.append((self.offsets.at(node.lineno, node.col_offset) - start,
-                          self.offsets.at(node.end_lineno, node.end_col_offset) - start, chosen))
-        for begin, end, (text, note, helper) in sorted(edits, reverse=True):
-            if any(b < begin and end < e for b, e, _ in edits):  # inside another edit: moves with it
+            chosen = self._json_form(finding, self.json_lib == "orjson")
+            if chosen is not None:
+                node = finding.node
+                edits.append((self.offsets.at(node.lineno, node.col_offset) - start,
+                              self.offsets.at(node.end_lineno, node.end_col_offset) - start, finding, chosen))
+        for begin, end, finding, (text, note, helper) in sorted(edits, key=lambda e: e[:2], reverse=True):
+            if any(b < begin and end < e for b, e, _, _ in edits):  # inside another edit: moves with it
                 continue
             body = body[:begin] + text + body[end:]
-            self._json_used(findings, begin + start, note, helper)
-        return body
+            self.notes.setdefault(id(finding), []).append(note)
+            needs.add(helper or "orjson")
+        return body, needs
 
-    def json_function(self, finding: RawFinding, func: str) -> str:
+    def json_function(self, finding: RawFinding, func: str) -> tuple[str, set[str]]:
         """A json call moved alone: its fair form where the arguments stay as written."""
-        if not _big_json(finding) or finding.name not in ("json.dumps", "json.loads"):
-            return func
-        chosen = json_forms.form(finding.node, finding.name, self.segment, False)
-        if chosen is None or not self.json_helper_free(chosen[2]):
-            return func
-        self._json_used([finding], self.offsets.at(finding.node.lineno, finding.node.col_offset), chosen[1],
-                        chosen[2])
-        return chosen[2]
+        if finding.name not in ("json.dumps", "json.loads"):
+            return func, set()
+        chosen = self._json_form(finding, False)
+        if chosen is None:
+            return func, set()
+        self.notes.setdefault(id(finding), []).append(chosen[1])
+        return chosen[2], {chosen[2]}
 
-    def json_helper_free(self, helper: str | None) -> bool:
-        """Whether ``helper`` may be used: ours (made now or by an earlier run), not a name the
-        module uses for something else."""
-        if helper is None or helper in self.json_helpers:
-            return True
-        defined = {s.name: s for s in self.tree.body if isinstance(s, ast.FunctionDef)}
-        if helper in defined:
-            return ast.get_docstring(defined[helper]) is not None and "(asyncfix)" in ast.get_docstring(defined[helper])
-        return helper not in self.taken
+    def _json_form(self, finding: RawFinding, orjson: bool):
+        """`json_forms.form` of a json call reported for evidence of a big payload (AF121: a
+        small one, opted in as AF123, is quick on the C paths and moves as it is), when the
+        helper it uses is free: ours (made now or by an earlier run), or a name the module does
+        not use."""
+        if finding.match.rule.code != "AF121" or not isinstance(finding.node, ast.Call):
+            return None
+        chosen = json_forms.form(finding.node, finding.name, self.segment, orjson)
+        helper = chosen and chosen[2]
+        if helper and helper in self.top_functions:
+            doc = ast.get_docstring(self.top_functions[helper]) or ""
+            return chosen if "(asyncfix)" in doc else None
+        return chosen if not helper or helper not in self.taken else None
 
-    def _json_used(self, findings, at: int, note: str, helper: str | None) -> None:
-        for f in findings:
-            if self.offsets.at(f.node.lineno, f.node.col_offset) == at:
-                self.notes.setdefault(id(f), []).append(note)
-        if helper and helper not in {s.name for s in self.tree.body if isinstance(s, ast.FunctionDef)}:
-            self.json_helpers.add(helper)
-        elif helper:
-            pass  # made by an earlier run
-        else:
+    def json_needs(self) -> None:
+        """What the json forms of the changes written need: the module helpers not there yet,
+        orjson's import."""
+        needs = {n for h in self.helpers for n in h.json_needs} | {n for e in self.plan.edits for n in e.json_needs}
+        if "orjson" in needs:
             self.backend.need("orjson")
+        self.json_helpers = needs - {"orjson"} - set(self.top_functions)
 
     def keep_output(self) -> None:
         """Drop the helpers and single-call edits another category owns: they stay as they are,
@@ -898,6 +904,7 @@ class ModuleOffloader:
         is applied at once)."""
         if not self.helpers:
             self.keep_output()
+            self.json_needs()
             return
         taken = self.taken
         for helper in sorted(self.helpers, key=lambda h: h.position):
@@ -907,6 +914,7 @@ class ModuleOffloader:
             taken.add(name)
             helper.name = name
         self.keep_output()
+        self.json_needs()
         nl = self.newline
         for helper in sorted(self.helpers, key=lambda h: h.position):
             body = helper.body
@@ -925,12 +933,6 @@ class ModuleOffloader:
                 line = call
             line = self.format(line + "\n", helper.indent).rstrip("\n").replace("\n", helper.eol or "\n")
             self.plan.edits.append(Edit(helper.call_start, helper.call_end, f"{line}{helper.eol}"))
-
-
-def _big_json(finding: RawFinding) -> bool:
-    """A json call reported for evidence of a big payload (AF121): the one worth a fair form.
-    A small one (AF123, opted in) is quick on the C paths and moves as it is."""
-    return finding.match.rule.code == "AF121" and isinstance(finding.node, ast.Call)
 
 
 def owner_of(findings: list[RawFinding]) -> str:

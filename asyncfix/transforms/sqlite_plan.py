@@ -37,7 +37,7 @@ CONNECTION_PROPS = frozenset({"row_factory", "text_factory", "total_changes", "i
 CURSOR_CALLS = frozenset({"execute", "executemany", "executescript", "fetchone", "fetchmany", "fetchall",
                           "close"})
 CURSOR_PROPS = frozenset({"lastrowid", "rowcount", "description", "arraysize"})
-_GIVES_CURSOR = frozenset({"execute", "executemany", "executescript", "cursor"})
+GIVES_CURSOR = frozenset({"execute", "executemany", "executescript", "cursor"})
 TIMEOUT_NOTE = ("`sqlite3.connect` without `timeout=` waits 5 s on a locked database (checklist "
                 "2.3A): now off the loop, still worth setting")
 CLOSE_NOTE = "the connection is now closed when its block ends, also when the block raises"
@@ -157,9 +157,9 @@ class SqlitePlanner:
                 continue
             awaits.add(call)
             result = parents.get(call)
-            if attr.attr in _GIVES_CURSOR and connection:
+            if attr.attr in GIVES_CURSOR and connection:
                 cursors += self._result_cursor(call, result, parents, awaits, fors)
-            elif attr.attr in _GIVES_CURSOR and not isinstance(result, ast.Expr):
+            elif attr.attr in GIVES_CURSOR and not isinstance(result, ast.Expr):
                 raise Refused(f"the cursor `{name}.{attr.attr}()` returns is used")
         return cursors
 
@@ -177,7 +177,7 @@ class SqlitePlanner:
             outer = parents.get(result)
             if result.attr in CURSOR_PROPS:
                 return []
-            if result.attr in CURSOR_CALLS - _GIVES_CURSOR and isinstance(outer, ast.Call) and outer.func is result:
+            if result.attr in CURSOR_CALLS - GIVES_CURSOR and isinstance(outer, ast.Call) and outer.func is result:
                 awaits.add(outer)
                 return []
         raise Refused("the cursor it returns is used other than bound, discarded, read at once or "

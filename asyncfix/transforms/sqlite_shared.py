@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 
 from asyncfix.engine.astutil import FUNCS, parent_map
 from asyncfix.engine.walker import RawFinding
+from asyncfix.transforms import atomicity
 from asyncfix.transforms.http_tree import by_coroutine
+from asyncfix.transforms.sharing import walk_own
 from asyncfix.transforms.sqlite_thread import Objects, escapes, extend
 
 STAYS = ("the connection is shared (made with check_same_thread=False): its uses move to threads a "
@@ -181,7 +183,7 @@ def _check_users(tree: ast.Module, shared: Shared) -> None:
             helper_me = fn.args.args[0].arg if shared.attr and fn.args.args else me
             if isinstance(fn, ast.FunctionDef) and _under_lock(fn, shared, helper_me):
                 continue
-            if any(matches(n) for part in body for n in _walk_own(part)):
+            if any(matches(n) for part in body for n in walk_own(part, False)):
                 shared.refused = SYNC_USER.format(getattr(fn, "name", "<lambda>"))
                 return
 
@@ -191,7 +193,7 @@ def _under_lock(fn: ast.FunctionDef, shared: Shared, me: str | None) -> bool:
     lock = f"{me}.{shared.lock}" if shared.attr else shared.lock
     return len(fn.body) >= 1 and isinstance(fn.body[0], ast.With) and \
         any(ast.unparse(item.context_expr) == lock for item in fn.body[0].items) and \
-        not any(_matcher(shared, me)(n) for stmt in fn.body[1:] for n in _walk_own(stmt))
+        not any(_matcher(shared, me)(n) for stmt in fn.body[1:] for n in walk_own(stmt, False))
 
 
 def _matcher(shared: Shared, self_name: str | None):
@@ -226,7 +228,7 @@ def _stretches(body: list[ast.stmt], matches, fn, parents):
     """(atom, None) for each await-free stretch of ``body`` that uses the connection; (statements,
     reason) for uses that cannot move, each with the connection's objects (its cursors bound
     there). Statements that await and use it are entered."""
-    uses = lambda s: any(matches(n) for n in _walk_own(s))  # noqa: E731
+    uses = lambda s: any(matches(n) for n in walk_own(s, False))  # noqa: E731
     index = 0
     while index < len(body):
         stmt = body[index]
@@ -238,7 +240,7 @@ def _stretches(body: list[ast.stmt], matches, fn, parents):
             if not inner:
                 yield [stmt], "it awaits in the statement that uses the connection", Objects(matches)
             else:
-                header = [n for n in _header(stmt) if any(matches(m) for m in ast.walk(n))]
+                header = [n for n in atomicity.header(stmt) if any(matches(m) for m in ast.walk(n))]
                 if header:
                     yield [stmt], "it awaits in the statement that uses the connection", Objects(matches)
                 for sub in inner:
@@ -256,29 +258,12 @@ def _stretches(body: list[ast.stmt], matches, fn, parents):
         index += len(atom)
 
 
-def _walk_own(node: ast.AST):
-    stack = [node]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, (*FUNCS, ast.Lambda, ast.ClassDef)):
-            continue
-        stack.extend(ast.iter_child_nodes(node))
-
-
 def _awaits(stmt: ast.stmt) -> bool:
     return any(isinstance(n, (ast.Await, ast.AsyncFor, ast.AsyncWith, ast.Yield, ast.YieldFrom))
-               for n in _walk_own(stmt))
+               for n in walk_own(stmt, False))
 
 
 def _bodies(stmt: ast.stmt) -> list[list[ast.stmt]]:
     out = [getattr(stmt, k) for k in ("body", "orelse", "finalbody") if isinstance(getattr(stmt, k, None), list)]
     out += [h.body for h in getattr(stmt, "handlers", [])] + [c.body for c in getattr(stmt, "cases", [])]
     return [b for b in out if b and isinstance(b[0], ast.stmt)]
-
-
-def _header(stmt: ast.stmt) -> list[ast.AST]:
-    """The parts of a compound statement outside its bodies (test, iterable, items, subject)."""
-    bodies = {id(s) for b in _bodies(stmt) for s in b}
-    return [c for c in ast.iter_child_nodes(stmt) if id(c) not in bodies and not isinstance(c, ast.excepthandler)
-            and not isinstance(c, getattr(ast, "match_case", ()))]

@@ -13,10 +13,10 @@ from asyncfix.transforms.library_swap import Swap
 from asyncfix.transforms.sqlite_plan import SqlitePlanner
 
 def swap(text: str, tree: ast.Module, lines: Lines, raws: list[RawFinding], backend: str,
-         newline: str) -> Swap:
+         newline: str, plan_only: bool = False) -> Swap:
     plan = SqlitePlanner(tree, raws, backend).run()
-    if not plan.blocks:
-        return Swap("", refused=plan.refused)
+    if not plan.blocks or plan_only:
+        return Swap("", plan.notes if plan.blocks else {}, plan.refused)
     from asyncfix.transforms.sqlite_rewrite import Unplaced, apply_plan  # LibCST: only when needed
 
     try:

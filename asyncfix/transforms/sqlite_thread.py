@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 from asyncfix.engine.astutil import parent_map
 from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_tree import by_coroutine, in_block, own_nodes
-from asyncfix.transforms.sqlite_plan import CONNECT, TIMEOUT_NOTE
+from asyncfix.transforms.sqlite_plan import GIVES_CURSOR, CONNECT, TIMEOUT_NOTE
 
 THREAD_NOTE = ("the connection's whole block (made, used, closed) runs in one thread: sqlite3 "
                "objects cannot cross threads")
 
-_GIVES_CURSOR = frozenset({"execute", "executemany", "executescript", "cursor"})
 
 
 @dataclass
@@ -137,7 +136,7 @@ def _passed_on(atom: list[ast.stmt], objects: Objects, parents) -> str | None:
             if not (isinstance(parent, ast.Attribute) and parent.value is node):
                 return f"`{shown}`"
             call = parents.get(parent)
-            if parent.attr in _GIVES_CURSOR and isinstance(call, ast.Call) and call.func is parent:
+            if parent.attr in GIVES_CURSOR and isinstance(call, ast.Call) and call.func is parent:
                 holder = parents.get(call)
                 bound = isinstance(holder, ast.Assign) and all(isinstance(t, ast.Name) for t in holder.targets)
                 if not (bound or isinstance(holder, (ast.Expr, ast.Attribute)) or _consumed(call, parents)):
@@ -169,7 +168,7 @@ def _chain_ends_plain(connect: ast.Call, parents) -> bool:
         node = parents[parents[node]]
     if last is None:  # a bare `sqlite3.connect(p)`, dropped at once
         return isinstance(parents.get(node), ast.Expr)
-    return last not in _GIVES_CURSOR or isinstance(parents.get(node), ast.Expr) or _consumed(node, parents)
+    return last not in GIVES_CURSOR or isinstance(parents.get(node), ast.Expr) or _consumed(node, parents)
 
 
 def _bound_name(connect: ast.Call, stmt: ast.stmt, parents) -> str | None:
