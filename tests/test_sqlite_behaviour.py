@@ -147,8 +147,6 @@ async def main(db_path):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10, left open: an aiosqlite block that writes holds the "
-                   "write lock across its awaits; beside a stalled loop, writers time out")
 def test_concurrent_writers_beside_a_stalled_loop_keep_their_writes(tmp_path, catalog):
     """The original serialises its writes on the loop: all 30 rows land. The rewrite must not
     lose any (`database is locked`) because the loop is slow elsewhere."""

@@ -12,7 +12,7 @@ from asyncfix.apply import checked_rewrite
 
 
 def fix(body: str, catalog, header: str = "import sqlite3\n"):
-    source = header + "\nDB = sqlite3.connect(':memory:')\n\n\nasync def f(p, q):\n" + textwrap.indent(
+    source = header + "\nDB = sqlite3.connect(':memory:')\nQ = \"SELECT x FROM t\"\n\n\nasync def f(p, q):\n" + textwrap.indent(
         textwrap.dedent(body), "    ")
     return checked_rewrite(source, "app.py", catalog, {"sqlite"})
 
@@ -20,15 +20,15 @@ def fix(body: str, catalog, header: str = "import sqlite3\n"):
 def test_chains_are_awaited_in_precedence_order(catalog):
     result = fix("""\
         conn = sqlite3.connect(p)
-        n = conn.execute(q).fetchone()[0]
-        rows = conn.execute(q).fetchall()
+        n = conn.execute(Q).fetchone()[0]
+        rows = conn.execute(Q).fetchall()
         changes = conn.total_changes
         conn.close()
         return n, rows, changes
         """, catalog)
     assert "    async with aiosqlite.connect(p) as conn:\n" \
-        "        n = (await (await conn.execute(q)).fetchone())[0]\n" \
-        "        rows = await (await conn.execute(q)).fetchall()\n" \
+        "        n = (await (await conn.execute(Q)).fetchone())[0]\n" \
+        "        rows = await (await conn.execute(Q)).fetchall()\n" \
         "        changes = conn.total_changes\n    return n, rows, changes\n" in result.text
     assert result.text.startswith("import aiosqlite\nimport sqlite3\n")
 
@@ -37,13 +37,13 @@ def test_iterated_rows_become_async_for_and_isolation_moves_into_the_connect(cat
     result = fix("""\
         conn = sqlite3.connect(p, 10)
         conn.isolation_level = None
-        names = [row[0] for row in conn.execute(q)]
-        for row in conn.execute(q):
+        names = [row[0] for row in conn.execute(Q)]
+        for row in conn.execute(Q):
             names.append(row)
         else:
             names.append(None)
         cur = conn.cursor()
-        cur.execute(q)
+        cur.execute(Q)
         by_name = {r[0]: r for r in cur if r}
         conn.close()
         return names, by_name
@@ -51,13 +51,13 @@ def test_iterated_rows_become_async_for_and_isolation_moves_into_the_connect(cat
     assert result.text.endswith(
         "async def f(p, q):\n"
         "    async with aiosqlite.connect(p, timeout=10, isolation_level=None) as conn:\n"
-        "        names = [row[0] async for row in await conn.execute(q)]\n"
-        "        async for row in await conn.execute(q):\n"
+        "        names = [row[0] async for row in await conn.execute(Q)]\n"
+        "        async for row in await conn.execute(Q):\n"
         "            names.append(row)\n"
         "        else:\n"
         "            names.append(None)\n"
         "        cur = await conn.cursor()\n"
-        "        await cur.execute(q)\n"
+        "        await cur.execute(Q)\n"
         "        by_name = {r[0]: r async for r in cur if r}\n"
         "    return names, by_name\n")
 
@@ -66,24 +66,46 @@ def test_isolation_level_of_a_with_block_and_a_finally(catalog):
     result = fix("""\
         with sqlite3.connect(p) as conn:
             conn.isolation_level = "IMMEDIATE"
-            conn.execute(q)
+            conn.execute(Q)
         conn2 = sqlite3.connect(p, timeout=1)
         conn2.isolation_level = None
         try:
-            conn2.execute(q)
+            conn2.execute(Q)
         finally:
             conn2.close()
         """, catalog)
     assert result.text.endswith(
         "    async with aiosqlite.connect(p, isolation_level=\"IMMEDIATE\") as conn:\n"
-        "        try:\n"
-        "            await conn.execute(q)\n"
-        "            await conn.commit()\n"
-        "        except BaseException:\n"
-        "            await conn.rollback()\n"
-        "            raise\n"
+        "        await conn.execute(Q)\n"
         "    async with aiosqlite.connect(p, timeout=1, isolation_level=None) as conn2:\n"
-        "        await conn2.execute(q)\n")
+        "        await conn2.execute(Q)\n")
+
+
+def test_a_block_that_writes_moves_to_a_thread_whole_and_says_why(catalog):
+    """aiosqlite would hold SQLite's write lock across the awaits between the insert and the
+    commit: the block runs in one thread hop instead."""
+    result = fix("""\
+        conn = sqlite3.connect(p, timeout=1)
+        conn.execute(q, (1,))
+        n = conn.execute(Q).fetchone()[0]
+        conn.commit()
+        conn.close()
+        return n
+        """, catalog)
+    assert result.text.endswith(
+        "async def f(p, q):\n"
+        "    n = await asyncio.to_thread(_f_sync, p, q)\n"
+        "    return n\n\n\n"
+        "def _f_sync(p, q):\n"
+        "    conn = sqlite3.connect(p, timeout=1)\n"
+        "    conn.execute(q, (1,))\n"
+        "    n = conn.execute(Q).fetchone()[0]\n"
+        "    conn.commit()\n"
+        "    conn.close()\n"
+        "    return n\n")
+    connect = next(f for f in result.fixed if f.code == "AF301")
+    assert any("aiosqlite does not fit: its SQL at line 9 is built at run time (counted as a write): "
+               "SQLite's write lock would be held across awaits" in note for note in connect.notes), connect.notes
 
 
 @pytest.mark.parametrize("body, reason", [

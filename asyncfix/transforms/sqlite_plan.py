@@ -1,15 +1,17 @@
 """Plan the sqlite3 -> aiosqlite swap of one module (migration-semantics.md, section 2).
 
-Only connections a coroutine makes and closes itself move, and every use of them and of their
-cursors must read the same awaited: methods are awaited, the properties stay. Each becomes one
+Only connections a coroutine makes and closes itself to read move (a block that writes would hold
+SQLite's write lock across its awaits, `sqlite_writes`: the thread form takes it), and every use
+of them and of their cursors must read the same awaited: methods are awaited, the properties stay. Each becomes one
 `async with aiosqlite.connect(...) as conn:` block, which also closes the connection when the
 block raises (an aiosqlite connection left open keeps its thread and hangs interpreter exit):
 
 - `conn = sqlite3.connect(p)` ... `conn.close()` (in the same block, or in the `finally` of the
   `try` right after): the block holds what came between;
 - `with sqlite3.connect(p) as conn: BODY`: sqlite3's `with` is a transaction (commit on success,
-  rollback on error) that does not close, aiosqlite's closes and does not commit, so BODY goes
-  into `try:` ... `await conn.commit()` / `except BaseException: await conn.rollback(); raise`.
+  rollback on error) that does not close, aiosqlite's closes and does not commit; BODY only reads
+  (blocks that write take the thread form), so there is nothing to commit and the block is
+  `async with aiosqlite.connect(p) as conn: BODY`.
 
 Rows iterated from a cursor (`for row in conn.execute(q)`, `[r for r in cur]`) become `async for`
 over the awaited cursor (aiosqlite's cursors iterate asynchronously, fetching in chunks).
@@ -28,6 +30,7 @@ from asyncfix.engine.walker import RawFinding
 from asyncfix.transforms.http_kwargs import Refused
 from asyncfix.transforms.http_sessions import closes
 from asyncfix.transforms.http_tree import ancestors, by_coroutine, in_block
+from asyncfix.transforms.sqlite_writes import module_strings, write_reason
 
 CONNECT = "sqlite3.connect"
 # Methods that do work on the connection's thread: awaited. `cursor`/`execute*` give cursors.
@@ -41,8 +44,8 @@ GIVES_CURSOR = frozenset({"execute", "executemany", "executescript", "cursor"})
 TIMEOUT_NOTE = ("`sqlite3.connect` without `timeout=` waits 5 s on a locked database (checklist "
                 "2.3A): now off the loop, still worth setting")
 CLOSE_NOTE = "the connection is now closed when its block ends, also when the block raises"
-WITH_NOTE = ("sqlite3's `with` committed on success and rolled back on error without closing; the "
-             "block now commits, rolls back and closes")
+WITH_NOTE = ("sqlite3's `with` left the connection open (it only commits or rolls back); the "
+             "block only reads, and now closes the connection when it ends")
 
 
 @dataclass
@@ -73,6 +76,7 @@ class SqlitePlanner:
         self.plan = SqlitePlan()
 
     def run(self) -> SqlitePlan:
+        self.constants = module_strings(self.tree)
         for fn, own in by_coroutine(self.tree, self.raws):
             self._function(fn, own)
         return self.plan
@@ -96,6 +100,9 @@ class SqlitePlanner:
                 for cursor in cursors:
                     self._uses(Block(block.owner, block.end, block.connect, cursor), fn, scope, parents,
                                awaits, fors, connection=False, gone=gone)
+                writes = write_reason(awaits, self.constants)
+                if writes:  # its write lock would be held across awaits: the thread form takes it
+                    raise Refused(f"{writes}: SQLite's write lock would be held across awaits")
             except Refused as exc:
                 self.plan.refused[id(raw)] = str(exc)
                 continue

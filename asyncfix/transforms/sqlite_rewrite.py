@@ -15,12 +15,7 @@ __all__ = ["Unplaced", "apply_plan"]
 
 _WITH_BODY = """\
 async with aiosqlite.connect() as conn:
-    try:
-        pass
-        await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
+    pass
 """
 
 
@@ -94,17 +89,16 @@ class _Apply(cst.CSTTransformer):
             return updated
         self.done_blocks += 1
         name = self.blocks[line][1]
+        # only blocks that read take this form (`sqlite_writes`): sqlite3's commit on leaving had
+        # nothing to commit, so the block needs none
         template = cst.parse_statement(_WITH_BODY.replace("conn", name))
-        try_ = template.body.body[0]
-        commit = try_.body.body[1]
         body = list(updated.body.body)
         isolation = self._moved_isolation(original.body.body[0])
         if isolation is not None:
             body = body[1:]
-        new_try = try_.with_changes(body=try_.body.with_changes(body=[*body, commit]))
         connect = _aiosqlite(updated.items[0].item, isolation)
         item = updated.items[0].with_changes(item=connect)
-        return template.with_changes(items=[item], body=template.body.with_changes(body=[new_try]),
+        return template.with_changes(items=[item], body=template.body.with_changes(body=body),
                                      leading_lines=updated.leading_lines)
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
