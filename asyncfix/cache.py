@@ -23,10 +23,21 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def engine_hash() -> str:
+    """The hash of asyncfix's own sources: a catalog or engine change (an editable install, a
+    development checkout) invalidates the cache as a new version would."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class Cache:
     def __init__(self, folder: Path | None, settings: dict):
         self.folder = folder
-        key = json.dumps({"version": __version__, **settings}, sort_keys=True)
+        key = json.dumps({"version": __version__, "engine": engine_hash(), **settings}, sort_keys=True)
         self.file = folder / f"check-{content_hash(key.encode())}.json" if folder else None
         self.entries: dict[str, list] = {}  # path -> [size, mtime_ns, digest, "ok"|"error", data]
         self.dirty = False

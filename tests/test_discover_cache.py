@@ -79,3 +79,18 @@ def test_config_excludes_are_relative_to_the_project_root(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path / "src")
     doc = json.loads(cli("check", "--no-cache", "--format", "json", ".").stdout)
     assert [f["path"] for f in doc["findings"]] == ["app.py"]
+
+
+def test_a_change_to_asyncfix_itself_invalidates_the_cache(tmp_path, monkeypatch):
+    """A catalog edit in a development checkout (same version number) must not serve findings
+    of the old catalog."""
+    from asyncfix import cache as cache_module
+    from asyncfix.findings import Finding
+
+    stored = Finding("a.py", 1, 1, 1, 2, "AF501", "sleep", "m", "time.sleep", "f", True)
+    cache = Cache(tmp_path, {})
+    cache.put("a.py", "digest", [stored])
+    cache.save()
+    assert Cache(tmp_path, {}).get("a.py", "digest") == [stored]
+    monkeypatch.setattr(cache_module, "engine_hash", lambda: "another engine")
+    assert Cache(tmp_path, {}).get("a.py", "digest") is None
