@@ -166,8 +166,13 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         edits.append((at, at, newline * lead + block + newline * trail))
     if backend.process_pool and POOL not in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
         backend.need("concurrent.futures")
+        backend.need("os")
         at = _after_imports(tree, lines)
-        edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor(){newline}{newline}{newline}"))
+        # one core stays with the event loop: with every core busy in the pool, the loop's
+        # thread waits for the CPU like any other and its latency follows the pool's load
+        edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor({newline}"
+                              f"    max(1, (os.cpu_count() or 2) - 1)  # one core left to the event loop{newline}"
+                              f"){newline}{newline}{newline}"))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:
         line, lines_text = insertion

@@ -45,6 +45,8 @@ class Rule:
     functions: tuple[str, ...] = ()
     methods: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     method_names: tuple[str, ...] = ()
+    # type -> attributes whose read does the work (`page.images` of pypdf decodes as iterated)
+    properties: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     exclude: tuple[str, ...] = ()
     upstream: tuple[str, ...] = ()  # ruff / flake8-async codes: their noqa comments silence it too
     skip_literal_args: bool = False  # json: a literal argument is too small to matter
@@ -151,6 +153,7 @@ class Catalog:
         self._methods: dict[tuple[str, str], Match] = {}
         self._any_methods: dict[str, Match] = {}
         self._method_names: dict[str, Match] = {}
+        self._properties: dict[tuple[str, str], Match] = {}
         self._mentions: dict[str, bool] = {}
         self._children: dict[str, frozenset[str]] = {}
         self.returns: dict[str, str] = {}
@@ -176,6 +179,9 @@ class Catalog:
                             self._methods[(typ, name)] = match
                 for name in rule.method_names:
                     self._method_names[name] = match
+                for typ, names in rule.properties.items():
+                    self.type_names.add(typ)
+                    self._properties.update({(typ, name): match for name in names})
             self.returns.update(cat.types.returns)
             self.attributes.update(cat.types.attributes)
             self.items.update(cat.types.items)
@@ -231,6 +237,9 @@ class Catalog:
         if match is not None and not name.startswith("_") and name not in match.rule.exclude:
             return match
         return None
+
+    def blocking_property(self, typ: str, name: str) -> Match | None:
+        return self._properties.get((typ, name))
 
     def names_in_module(self, module: str) -> list[str]:
         """Catalog callables defined directly in ``module``: what `from module import *` binds."""

@@ -141,10 +141,13 @@ def test_offload_process_only_for_cpu_bound_helpers(tmp_path, monkeypatch, cli):
     assert (tmp_path / "app.py").read_text() == textwrap.dedent("""\
         import asyncio
         import concurrent.futures
+        import os
         from PIL import Image
 
 
-        _ASYNCFIX_PROCESS_POOL = concurrent.futures.ProcessPoolExecutor()
+        _ASYNCFIX_PROCESS_POOL = concurrent.futures.ProcessPoolExecutor(
+            max(1, (os.cpu_count() or 2) - 1)  # one core left to the event loop
+        )
 
 
         async def shrink(src, dest):
@@ -170,6 +173,59 @@ def test_offload_process_only_for_cpu_bound_helpers(tmp_path, monkeypatch, cli):
             img.save(self.cache_path)
             return img
     """)
+
+
+def test_offload_process_takes_methods_of_immutable_parameters(tmp_path, monkeypatch, cli):
+    """`dest.with_name(...)` on a `dest: Path` changes nothing the coroutine holds; a method of an
+    unannotated (or mutable) parameter keeps the helper on a thread."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(textwrap.dedent("""\
+        from pathlib import Path
+
+        from PIL import Image
+
+
+        async def thumb(src: Path, dest: Path):
+            img = Image.open(src)
+            img.save(dest.with_name(dest.stem + "_t.png"))
+
+
+        async def thumb_into(src: Path, opts: dict):
+            img = Image.open(src)
+            img.save(opts.get("dest"))
+    """))
+    assert cli("apply", "--offload", "process", "app.py").exit_code == 0
+    text = (tmp_path / "app.py").read_text()
+    assert "_ASYNCFIX_PROCESS_POOL, _thumb_sync, src, dest\n" in text
+    assert "await asyncio.to_thread(_thumb_into_sync, src, opts)\n" in text
+
+
+def test_offload_process_takes_json_work_with_its_file_io(tmp_path, monkeypatch, cli):
+    """Encoding a big document is CPU-bound (json's pure-Python encoder holds the GIL in a thread):
+    with the file it is written to, it goes to the process pool; file I/O alone stays on a thread."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "app.py").write_text(textwrap.dedent("""\
+        import json
+        import os
+
+
+        async def save(path: str, pages: list):
+            data = {"pages": [p.upper() for p in pages]}
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                json.dump(data, f, indent=2)
+
+
+        async def touch(path: str):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "a") as f:
+                f.write("")
+    """))
+    assert cli("apply", "--offload", "process", "app.py").exit_code == 0
+    text = (tmp_path / "app.py").read_text()
+    assert "_ASYNCFIX_PROCESS_POOL, _save_sync, path, pages\n" in text
+    assert "def _save_sync(path: str, pages: list):\n    data = {" in text
+    assert "    await asyncio.to_thread(_touch_sync, path)\n" in text
 
 
 def test_mixed_line_endings_are_kept(tmp_path, monkeypatch, cli):

@@ -141,3 +141,77 @@ def test_process_offload_pillow(tmp_path, catalog):
     assert after == before
     assert lag_before > 0.150, lag_before
     assert lag_after < 0.060, lag_after
+
+
+def _pdf_with_figures(path, count=6, side=300):
+    """A PDF with ``count`` pages, one noisy RGB figure each (noise does not compress: pypdf's
+    decoding of each figure takes real time)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path))
+    for index in range(count):
+        figure = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+        pdf.drawImage(ImageReader(figure), 50, 200, 400, 400)
+        pdf.drawString(50, 100, f"figure {index}")
+        pdf.showPage()
+    pdf.save()
+
+
+def test_pypdf_figures_are_decoded_off_the_loop(tmp_path, catalog):
+    """`page.images` decodes as it is iterated: the loop over it (its early return included)
+    moves into the helper, and the same thumbnails come out."""
+    from tests.conftest import FIXTURES
+
+    source = (FIXTURES / "apply" / "pdf" / "pypdf_figures.py").read_text()
+    pdf = tmp_path / "figures.pdf"
+    _pdf_with_figures(pdf, count=10)
+    outputs = {}
+
+    def call(module):
+        out = tmp_path / f"out_{len(outputs)}"
+        out.mkdir()
+        outputs[len(outputs)] = out
+        return module.extract_figures(pdf, out)
+
+    run_both(source, tmp_path, catalog, call)
+    assert sorted(p.name for p in outputs[0].iterdir()) == sorted(p.name for p in outputs[1].iterdir())
+    assert len(list(outputs[0].iterdir())) == 8  # MAX_FIGURES: the early return ran
+
+
+def test_process_offload_json_checkpoint(tmp_path, catalog):
+    """`--offload process`: a checkpoint built and dumped with `indent` (json's pure-Python
+    encoder, which in a thread would hold the GIL the loop needs) goes to the process pool with
+    the file it writes: the same file, and the loop stays free."""
+    source = textwrap.dedent("""\
+        import json
+        import os
+
+
+        async def save(path, n):
+            data = {"pages": [{"page": i, "words": [str(w) for w in range(60)]} for i in range(n)]}
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                json.dump(data, f, indent=2)
+            return os.path.getsize(path)
+    """)
+    rewritten = checked_rewrite(source, "case.py", catalog, set(catalog.categories), offload="process").text
+    assert "_ASYNCFIX_PROCESS_POOL, _save_sync, path, n\n" in rewritten
+    out = {}
+    for name, text in (("rewritten", rewritten), ("original", source)):
+        module = load(text, tmp_path, f"procjson_{name}")
+        sys.modules[module.__name__] = module  # the pool pickles the helper by module and name
+        try:
+            target = str(tmp_path / name / "c.json")
+            asyncio.run(module.save(target, 1))  # forks the pool's worker
+            runs = [asyncio.run(_with_ticker(lambda: module.save(target, 3000))) for _ in range(2)]
+            out[name] = (min(runs, key=lambda r: r[1]), (tmp_path / name / "c.json").read_text())
+        finally:
+            if name == "rewritten":
+                module._ASYNCFIX_PROCESS_POOL.shutdown()
+            del sys.modules[module.__name__]
+    ((before, lag_before), text_before), ((after, lag_after), text_after) = out["original"], out["rewritten"]
+    assert after == before and text_after == text_before
+    assert lag_before > 0.150, lag_before
+    assert lag_after < 0.060, lag_after

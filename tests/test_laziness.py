@@ -34,11 +34,10 @@ def _lazy(src: str) -> bool:
     pytest.param("m = filter(load, paths)", id="filter-function"),
     pytest.param("m = map(lambda p: load(p), paths)", id="map-lambda"),
     pytest.param("x = first(load(p) for p in paths)", id="unknown-callee"),
-    pytest.param("x = list(zip(keys, (load(p) for p in paths)))", id="inside-zip"),
-    pytest.param("x = {k: v for k, v in zip(keys, (load(p) for p in paths))}", id="zip-in-comprehension"),
     pytest.param("x = (list(load(p) for p in ps) for ps in groups)", id="consumed-inside-a-lazy-one"),
     pytest.param("return (load(p) for p in paths)", id="returned"),
     pytest.param("self.gen = (load(p) for p in paths)", id="stored"),
+    pytest.param("pairs = enumerate(load(p) for p in paths)", id="enumerate-kept"),
 ])
 def test_lazy(src):
     assert _lazy(src) is True
@@ -68,6 +67,26 @@ def test_lazy(src):
     pytest.param("x = list(map(lambda p: load(p), paths))", id="list-of-map-lambda"),
     pytest.param("x = [list(load(p) for p in ps) for ps in groups]", id="consumed-inside-list-comprehension"),
     pytest.param("x = sorted(paths, key=load)", id="key-function"),
+    # zip and enumerate are as lazy as what they wrap: used up by what uses them up
+    pytest.param("x = list(zip(keys, (load(p) for p in paths)))", id="inside-zip"),
+    pytest.param("x = {k: v for k, v in zip(keys, (load(p) for p in paths))}", id="zip-in-comprehension"),
+    pytest.param("for i, d in enumerate(load(p) for p in paths):\n    pass", id="enumerate-in-for"),
 ])
 def test_not_lazy(src):
     assert _lazy(src) is False
+
+
+def test_lazy_results_are_used_up_by_len_indexing_and_wrapped_loops():
+    """`page.images` (pypdf) decodes where it is iterated, indexed or counted."""
+    from asyncfix.transforms.laziness import consumed_in
+
+    for src in ("n = len(page.images)", "first = page.images[0]",
+                "for i, e in enumerate(page.images):\n    pass", "pairs = list(zip(names, page.images))"):
+        tree = ast.parse(src)
+        parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+        images = next(n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "images")
+        assert consumed_in(images, tree.body[0], parents), src
+    tree = ast.parse("kept = enumerate(page.images)")
+    parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+    images = next(n for n in ast.walk(tree) if isinstance(n, ast.Attribute))
+    assert not consumed_in(images, tree.body[0], parents)

@@ -3,6 +3,7 @@
 from asyncfix.catalog import ANY, Category, Doc, Rule, Types
 
 READER, WRITER, PAGE, PAGES = "pypdf.PdfReader", "pypdf.PdfWriter", "pypdf.PageObject", "pypdf.Pages"
+PAGE_IMAGES, PDF_IMAGE = "pypdf.PageImages", "pypdf.ImageFile"
 PLUMBER, PLUMBER_PAGE, PLUMBER_PAGES = "pdfplumber.PDF", "pdfplumber.Page", "pdfplumber.Pages"
 FITZ_DOC, FITZ_PAGE, PIXMAP = "fitz.Document", "fitz.Page", "fitz.Pixmap"
 
@@ -11,7 +12,8 @@ CATEGORY = Category(
     section="1.1D",
     title="PDF parsing operations",
     doc=Doc(
-        what="Flags PyPDF2/pypdf `PdfReader`/`PdfWriter` and their page methods, "
+        what="Flags PyPDF2/pypdf `PdfReader`/`PdfWriter` and their page methods, a page's "
+        "`images` (each embedded image is decoded as it is iterated or indexed), "
         "`pdfplumber.open` and page methods (`extract_text`, `extract_tables`, ...), and "
         "PyMuPDF (`fitz.open`/`pymupdf.open`, document and page methods) inside `async def`.",
         why="Parsing a 50-page PDF takes 5-30 s of CPU work; on the loop nothing else runs.",
@@ -22,7 +24,9 @@ CATEGORY = Category(
         "`await asyncio.to_thread(_page_count_sync, path)`; pass the path, not open objects.",
         fix_safety="Safe: the same code runs in a worker thread. pypdf and pdfplumber are pure "
         "Python: the loop stays responsive (the GIL switches every 5 ms) though throughput does "
-        "not improve.",
+        "not improve. `page.images` moves only with the statement that iterates, indexes or counts "
+        "it (a loop over it moves whole; an early return inside the loop moves with the "
+        "coroutine's final `return`).",
         imports="from pypdf import PdfReader",
     ),
     rules=(
@@ -32,6 +36,7 @@ CATEGORY = Category(
             functions=("pypdf.PdfReader", "pypdf.PdfWriter", "pypdf.PdfMerger",
                        "pypdf.PdfFileReader", "pypdf.PdfFileWriter", "pypdf.PdfFileMerger"),
             methods={READER: (ANY,), WRITER: (ANY,), PAGE: (ANY,), "pypdf.PdfMerger": (ANY,)},
+            properties={PAGE: ("images",)},
         ),
         Rule(
             code="AF132",
@@ -60,9 +65,12 @@ CATEGORY = Category(
             f"{FITZ_DOC}.load_page": FITZ_PAGE, f"{FITZ_DOC}.new_page": FITZ_PAGE,
             f"{FITZ_PAGE}.get_pixmap": PIXMAP,
         },
+        # `page.images` decodes each embedded image as it is iterated or indexed; `.image` of
+        # what it yields is the decoded Pillow image
         attributes={f"{READER}.pages": PAGES, f"{WRITER}.pages": PAGES,
-                    f"{PLUMBER}.pages": PLUMBER_PAGES},
-        items={PAGES: PAGE, PLUMBER_PAGES: PLUMBER_PAGE, FITZ_DOC: FITZ_PAGE},
+                    f"{PLUMBER}.pages": PLUMBER_PAGES, f"{PAGE}.images": PAGE_IMAGES,
+                    f"{PDF_IMAGE}.image": "PIL.Image.Image"},
+        items={PAGES: PAGE, PLUMBER_PAGES: PLUMBER_PAGE, FITZ_DOC: FITZ_PAGE, PAGE_IMAGES: PDF_IMAGE},
         annotations={"pypdf._page.PageObject": PAGE, "pdfplumber.pdf.PDF": PLUMBER,
                      "pdfplumber.page.Page": PLUMBER_PAGE},
     ),

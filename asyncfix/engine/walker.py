@@ -24,7 +24,7 @@ _CALLS_ARGUMENT = {"sorted": "key", "max": "key", "min": "key", "map": 0, "filte
 class RawFinding:
     """A finding before suppression and path/column formatting (ast positions, byte columns)."""
 
-    node: ast.expr  # the call (or the function reference a builtin calls)
+    node: ast.expr  # the call (or the function reference a builtin calls, or a blocking property read)
     match: Match
     name: str  # qualified name of what was called
     written: str | None  # the callee as written, when it fits on one line
@@ -206,6 +206,8 @@ class FunctionWalker:
             if isinstance(node, (ast.Name, ast.Constant)):
                 continue
             if isinstance(node, ast.Attribute):
+                if isinstance(node.ctx, ast.Load):
+                    self._check_property(node, scope, in_lambda)
                 stack.append((node.value, scope, False, in_lambda))
             elif isinstance(node, ast.Call):
                 offload = is_offload(self.ev, node, scope)
@@ -215,6 +217,8 @@ class FunctionWalker:
                 if isinstance(func, ast.Lambda):  # (lambda: ...)() runs on the spot
                     stack.append((func.body, lambda_scope(func, scope), False, True))
                     stack.extend((d, scope, False, in_lambda) for d in lambda_defaults(func))
+                elif isinstance(func, ast.Attribute):  # a method, not a property read
+                    stack.append((func.value, scope, False, in_lambda))
                 else:
                     stack.append((func, scope, False, in_lambda))
                 if not offload:
@@ -281,6 +285,19 @@ class FunctionWalker:
             match = self.catalog.evidenced(match, sizes.EVIDENCE[evidence])
         self.module.findings.append(RawFinding(node, match, name, self.module.written(node.func),
                                                self.qualname, reason, evidence))
+
+    def _check_property(self, node: ast.Attribute, scope: Scope, in_lambda: bool) -> None:
+        """`page.images`: an attribute whose read (or the iteration of what it gives) does the
+        work. Moves only with the statement that uses it up (`laziness`)."""
+        recv = self.ev.value(node.value, scope)
+        match = self.catalog.blocking_property(recv.type, node.attr) if isinstance(recv, Inst) else None
+        if match is None:
+            return
+        reason = match.rule.unfixable or match.category.unfixable_reason
+        if reason is None and in_lambda:
+            reason = "the read is inside a lambda, where `await` cannot go"
+        self.module.findings.append(RawFinding(node, match, f"{recv.type}.{node.attr}",
+                                               self.module.written(node), self.qualname, reason))
 
     def _check_callbacks(self, node: ast.Call, scope: Scope) -> None:
         """`max(paths, key=os.path.getmtime)`: the builtin calls the blocking function here."""

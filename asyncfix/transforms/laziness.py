@@ -11,7 +11,8 @@ import ast
 
 # Blocking calls that return a lazy iterator: the file system is read as it is consumed.
 LAZY_RESULTS = frozenset({"pathlib.Path.iterdir", "pathlib.Path.glob", "pathlib.Path.rglob",
-                          "pathlib.Path.walk", "os.walk", "os.fwalk", "os.scandir", "glob.iglob"})
+                          "pathlib.Path.walk", "os.walk", "os.fwalk", "os.scandir", "glob.iglob",
+                          "pypdf.PageObject.images"})  # pypdf decodes each image as it is read
 
 # Blocking calls that return a context manager which does the work when entered: the call alone
 # in a thread would leave the request to `__enter__`, on the loop.
@@ -20,7 +21,10 @@ ENTERED = frozenset({"httpx.stream", "httpx.Client.stream"})
 # Builtins (and str.join) that consume an iterable argument at once.
 _CONSUMERS = frozenset({"list", "tuple", "set", "frozenset", "dict", "sorted", "sum", "min", "max",
                         "any", "all", "join", "bytes", "bytearray", "Counter", "deque", "writelines",
-                        "update", "extend"})
+                        "update", "extend", "len"})
+
+# Builtins that wrap an iterable lazily.
+_WRAPPERS = frozenset({"enumerate", "zip", "reversed"})
 
 
 def lazy_in(stmt: ast.stmt, call: ast.AST, parents: dict) -> bool:
@@ -55,9 +59,11 @@ def _consumed(expr: ast.AST, stmt: ast.stmt, parents: dict) -> bool:
     if isinstance(parent, ast.Call) and expr in parent.args:
         func = parent.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name in _WRAPPERS:  # `enumerate(it)` is as lazy as `it`: used up where it is
+            return _consumed(parent, stmt, parents)
         return name in _CONSUMERS
     if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is expr:
         return True
-    if isinstance(parent, ast.Starred):
+    if isinstance(parent, (ast.Starred, ast.Subscript)):  # `page.images[0]`: read where indexed
         return True
     return False

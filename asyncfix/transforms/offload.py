@@ -31,6 +31,7 @@ from asyncfix.transforms.callers import around
 from asyncfix.transforms.callsite import offloaded, wrapped
 from asyncfix.transforms import json_forms
 from asyncfix.transforms.flow import Flow, run_facts
+from asyncfix.transforms.glue import feeding, is_glue, is_lead
 from asyncfix.transforms.laziness import ENTERED, LAZY_RESULTS, consumed_in, lazy_in
 from asyncfix.transforms.locks import is_sync_lock, lock_names
 from asyncfix.transforms.loopbound import ModuleLoopInfo, framework_params, loop_bound, loop_objects
@@ -43,7 +44,9 @@ from asyncfix.transforms.sharing import Sharing, walk_own, module_functions
 from asyncfix.transforms.swallow import may_swallow
 
 CHECKLIST_ORDER = {c.name: i for i, c in enumerate(CATEGORIES)}
-PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf"})  # CPU-bound: `--offload process`
+PROCESS_CATEGORIES = frozenset({"docling", "image", "pdf", "json"})  # CPU-bound: `--offload process`
+# what may come along into the process with CPU-bound work: a file read or written there is the same file
+PROCESS_COMPANIONS = frozenset({"file-io"})
 _LOOPS = (ast.For, ast.While)
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 _SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
@@ -164,6 +167,7 @@ class FunctionOffloader:
         self.blocking = {id(f.node) for f in findings}
         self.hops: set[int] = set()  # statements planned to await so far, in source order
         self.given: set[int] = set()  # findings given up
+        self.leads: set[int] = set()  # assignments put ahead of a run's first blocking statement
 
     @functools.cached_property
     def flow(self) -> Flow:
@@ -180,6 +184,8 @@ class FunctionOffloader:
 
     def block(self, body: list[ast.stmt]) -> None:
         run: list[ast.stmt] = []
+        glue: list[ast.stmt] = []  # plain assignments after the run, joining it if more follows
+        lead: list[ast.stmt] = []  # assignments before any run that may compute its inputs
         index = 0
         while index < len(body):
             stmt = body[index]
@@ -188,23 +194,53 @@ class FunctionOffloader:
                 index += len(atom)
                 reason = next(filter(None, (self.movable(s, self.findings_in(s), atom=True) for s in atom)), None)
                 if reason is None:
-                    run += atom
+                    run += glue + atom
+                    glue = []
                     continue
                 self.flush(run)
-                run = []
+                run, glue = [], []
                 self.give_up_atom(atom, reason)
                 continue
             index += 1
             found = self.findings_in(stmt)
             reason = self.movable(stmt, found) if found else "no blocking call"
             if found and reason is None:
-                run.append(stmt)
+                if not run:  # which of them feed the run is known when it ends (`flush`)
+                    run = list(lead)
+                    self.leads.update(id(s) for s in lead)
+                run += glue + [stmt]
+                glue, lead = [], []
+                if self.tail_return(stmt) is not None:  # its inner returns need the tail's
+                    run.append(body[index])
+                    index += 1
+                continue
+            if not found and run and self.is_glue(stmt):
+                glue.append(stmt)
                 continue
             self.flush(run)
-            run = []
+            run, glue = [], []
+            lead = lead + [stmt] if not found and self.is_lead(stmt) else []
             if found:
                 self.fallback(stmt, found, reason)
         self.flush(run)
+
+    def is_glue(self, stmt: ast.stmt) -> bool:
+        """A plain assignment (`glue`) that could run in a thread as it is."""
+        return is_glue(stmt) and self.movable(stmt, [], atom=True) is None
+
+    def typed_later(self, run: list[ast.stmt]) -> bool:
+        """Whether a blocking call after ``run`` uses a name that a lead of it binds: returned
+        from the helper, the name would lose the type the analysis knew (`p = Path(x)` before a
+        `p.glob()` that stays), and the call would no longer be found."""
+        end = (run[-1].end_lineno, run[-1].end_col_offset)
+        bound = {n for s in run if id(s) in self.leads for n in accesses([s]).binds}
+        return any((f.node.lineno, f.node.col_offset) >= end
+                   and any(isinstance(n, ast.Name) and n.id in bound for n in walk(f.node))
+                   for f in self.findings)
+
+    def is_lead(self, stmt: ast.stmt) -> bool:
+        """An assignment that computes what a run then uses (`glue.is_lead`), movable as it is."""
+        return is_lead(stmt) and self.movable(stmt, [], atom=True) is None
 
     def movable(self, stmt: ast.stmt, found: list[RawFinding], atom: bool = False) -> str | None:
         """Why this statement cannot move into a sync helper whole (None: it can). A statement
@@ -244,7 +280,8 @@ class FunctionOffloader:
             return "it holds break or continue for a loop outside it"
         if self.in_class and any(_private(n) for n in own):
             return "it uses a class-private `__name`, which only resolves inside the class"
-        if any(isinstance(n, ast.Return) for n in own) and not _terminal(stmt):
+        if any(isinstance(n, ast.Return) for n in own) and not _terminal(stmt) \
+                and (atom or self.tail_return(stmt) is None):
             return "it returns from inside a block"
         for finding in found:
             if lazy_in(stmt, finding.node, self.parents):
@@ -260,6 +297,18 @@ class FunctionOffloader:
         after = lines.line(stmt.end_lineno).encode("utf-8")[stmt.end_col_offset :].strip()
         if before.strip() or (after and not after.startswith(b"#") and after != b"\\"):
             return "it shares a line with another statement"
+        return None
+
+    def tail_return(self, stmt: ast.stmt) -> ast.Return | None:
+        """The coroutine's last statement, `return <name or constant>`, when ``stmt`` comes right
+        before it in the coroutine's own body: then every return inside ``stmt`` ends the
+        coroutine too, and both move into one helper whose result the coroutine returns."""
+        body = self.func.body
+        if len(body) < 2 or body[-2] is not stmt or not any(isinstance(n, ast.Return) for n in walk_own(stmt)):
+            return None
+        last = body[-1]
+        if isinstance(last, ast.Return) and (last.value is None or isinstance(last.value, (ast.Name, ast.Constant))):
+            return last
         return None
 
     def reads_locals_later(self, gen: ast.GeneratorExp) -> bool:
@@ -367,7 +416,16 @@ class FunctionOffloader:
 
     # -- runs ---------------------------------------------------------------------------------
     def flush(self, run: list[ast.stmt]) -> None:
-        if not run:
+        leads = next((i for i, s in enumerate(run) if id(s) not in self.leads), len(run))
+        if leads:  # only those that compute what the rest of the run reads, and only into a
+            # helper: a lone call stays one call awaited where it stands
+            rest = run[leads:]
+            lone = len(rest) == 1 and id(rest[0]) not in self.module.atom_locks and self.lone_call(rest[0])
+            kept = feeding(run[:leads], rest) if not lone else []
+            if kept and self.typed_later(kept + rest):
+                kept = []
+            run = kept + rest
+        if not any(self.findings_in(s) for s in run):  # glue alone stays where it is
             return
         if len(run) == 1 and id(run[0]) not in self.module.atom_locks and self.lone_call(run[0]):
             # `return json.loads(raw)`, `out = subprocess.check_output(cmd)`: one call, awaited
@@ -428,6 +486,8 @@ class FunctionOffloader:
         why = self.hop_reason(run, run)
         if why:
             return why
+        if not _terminal(last) and any(isinstance(n, ast.Return) for s in run for n in walk_own(s)):
+            return "it returns from inside a block"  # only a helper the coroutine returns may
         access = accesses(run)
         bound_here = [n for n in access.binds if n in self.locals or n in self.declared]
         assigned_declared = [n for n in bound_here if n in self.declared]
@@ -549,7 +609,8 @@ class FunctionOffloader:
         coroutine would see changed in place (a process works on pickled copies): no `self`, no
         attribute or item assigned on a parameter, no method called on one, no context variable."""
         found = [f for s in run for f in self.findings_in(s)]
-        if not found or any(f.match.category.name not in PROCESS_CATEGORIES for f in found):
+        kinds = {f.match.category.name for f in found}
+        if not kinds & PROCESS_CATEGORIES or kinds - PROCESS_CATEGORIES - PROCESS_COMPANIONS:
             return False
         if {"self", "cls"} & set(params):
             return False
@@ -565,6 +626,11 @@ class FunctionOffloader:
                             target = t
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                     target = node.func
+                    root = target.value
+                    while isinstance(root, (ast.Attribute, ast.Subscript)):
+                        root = root.value
+                    if isinstance(root, ast.Name) and _immutable(self.annotations.get(root.id)):
+                        target = None  # `dest.with_name(...)` on a `dest: Path`: nothing changes in place
                 while isinstance(target, (ast.Attribute, ast.Subscript)):
                     target = target.value
                 if isinstance(target, ast.Name) and target.id in params:
@@ -1083,6 +1149,17 @@ def _unclosed_write(call: ast.Call, parents: dict) -> bool:
         if mode is not None and not (isinstance(mode, ast.Constant) and mode.value in _READ_MODES):
             return True
     return False
+
+
+# Annotations of values no method can change in place: a call on such a parameter leaves the
+# coroutine's object as it was, whichever process ran it.
+_IMMUTABLE = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath", "PurePosixPath", "str", "bytes",
+                        "int", "float", "bool", "complex", "frozenset"})
+
+
+def _immutable(annotation: ast.expr | None) -> bool:
+    name = annotation.attr if isinstance(annotation, ast.Attribute) else getattr(annotation, "id", None)
+    return name in _IMMUTABLE
 
 
 def _terminal(stmt: ast.stmt) -> bool:

@@ -300,9 +300,27 @@ class FunctionWriter:
             lines.append(f"{ind}global COUNTER")
         ctx = Ctx(ret=self.ret)
         terminated = self.block(lines, env, ind, ctx, top=True)
-        if not terminated:
+        if not terminated and ch.chance(0.15):
+            self.tail_loop(lines, env, ind, ctx)  # a loop that may return early, then the last return
+            name = next((n for n in env.of(self.ret if self.ret != "any" else ch.choice(("s", "n")))), None)
+            lines.append(f"{ind}return {name or 'None'}")
+        elif not terminated:
             lines.append(f"{ind}return {self.final_return(env)}")
         return "\n".join(lines) + "\n"
+
+    def tail_loop(self, out, env, ind, ctx):
+        """`for x in ...:` with blocking work and an early `return`: moved, it must take the
+        coroutine's last `return` with it."""
+        out.append(f"{ind}for step in range({self.ch.integer(0, 3)}):")
+        body = env.copy()
+        body.bind("step", "n")
+        inner = Ctx(**{**ctx.__dict__, "depth": ctx.depth + 1, "in_loop": True})
+        self.st_with_open(out, body, ind + "    ", inner)
+        self.st_early_return(out, body, ind + "    ", inner)
+        if self.ch.chance(0.5):
+            self.statement(out, body, ind + "    ", inner)
+        body.demote(env)
+        env.sure, env.maybe = body.sure, {**body.maybe, **env.maybe}
 
     def final_return(self, env: Env) -> str:
         if self.ret != "any":
@@ -313,6 +331,8 @@ class FunctionWriter:
         names += [f"{n}()" for k in ("fn_s", "fn_n") for n in env.of(k)]
         names += [f"list({n})" for n in env.of("g")]
         picked = [n for n in names if self.ch.chance(0.75)][:5]
+        if picked and picked[0].isidentifier() and self.ch.chance(0.25):
+            return picked[0]  # a bare name: a run with early returns may take it into its helper
         return "(" + ", ".join(picked) + ",)" if picked else "len(items)"
 
     # -- blocks ---------------------------------------------------------------------------------
