@@ -170,8 +170,12 @@ def rewrite(text: str, path: str, catalog: Catalog, categories: set[str], newlin
         at = _after_imports(tree, lines)
         # one core stays with the event loop: with every core busy in the pool, the loop's
         # thread waits for the CPU like any other and its latency follows the pool's load
+        # and the workers run below the loop's priority (where `os.nice` exists): on a busy
+        # machine the loop gets the CPU first
         edits.append((at, at, f"{POOL} = concurrent.futures.ProcessPoolExecutor({newline}"
-                              f"    max(1, (os.cpu_count() or 2) - 1)  # one core left to the event loop{newline}"
+                              f"    max(1, (os.cpu_count() or 2) - 1),  # one core left to the event loop{newline}"
+                              f"    initializer=getattr(os, \"nice\", None),  # workers below the loop's priority{newline}"
+                              f"    initargs=(10,),{newline}"
                               f"){newline}{newline}{newline}"))
     insertion = import_insertion(tree, backend.imports, imported_modules(tree))
     if insertion is not None:

@@ -146,7 +146,9 @@ def test_offload_process_only_for_cpu_bound_helpers(tmp_path, monkeypatch, cli):
 
 
         _ASYNCFIX_PROCESS_POOL = concurrent.futures.ProcessPoolExecutor(
-            max(1, (os.cpu_count() or 2) - 1)  # one core left to the event loop
+            max(1, (os.cpu_count() or 2) - 1),  # one core left to the event loop
+            initializer=getattr(os, "nice", None),  # workers below the loop's priority
+            initargs=(10,),
         )
 
 

@@ -106,6 +106,29 @@ def test_pillow_resize(tmp_path, catalog):
     run_both(source, tmp_path, catalog, lambda m: m.shrink())
 
 
+def _both_with_pool(source, rewritten, tmp_path, prefix, warm, work):
+    """(result, worst lag) of ``work(module)`` for the original and the `--offload process`
+    rewrite. The rewritten module first: what the original leaves in this process (a 75 MB
+    image) would otherwise be copied into the pool's forked workers."""
+    out = {}
+    for name, text in (("rewritten", rewritten), ("original", source)):
+        module = load(text, tmp_path, f"{prefix}_{name}")
+        sys.modules[module.__name__] = module  # the pool pickles the helper by module and name
+        try:
+            # The pool forks its workers on the first call, from the loop's thread (tens of ms
+            # for a large process): warm it, then measure the steady state.
+            asyncio.run(warm(module))
+            # the better of two runs: a stall the code causes shows in both; one in the test
+            # process around it (a run of 1,400 tests, two cores, the workers busy) in one
+            runs = [asyncio.run(_with_ticker(lambda: work(module))) for _ in range(2)]
+            out[name] = min(runs, key=lambda r: r[1])
+        finally:
+            if name == "rewritten":
+                module._ASYNCFIX_PROCESS_POOL.shutdown()
+            del sys.modules[module.__name__]
+    return out
+
+
 def test_process_offload_pillow(tmp_path, catalog):
     """`--offload process`: the CPU-bound helper runs in the module's process pool."""
     pytest.importorskip("PIL")
@@ -119,24 +142,7 @@ def test_process_offload_pillow(tmp_path, catalog):
     """)
     rewritten = checked_rewrite(source, "case.py", catalog, set(catalog.categories), offload="process").text
     assert "run_in_executor(\n        _ASYNCFIX_PROCESS_POOL, _shrink_sync, side\n    )" in rewritten
-    out = {}
-    # The rewritten module first: the original's 75 MB image would otherwise still be in this
-    # process when the pool forks its workers.
-    for name, text in (("rewritten", rewritten), ("original", source)):
-        module = load(text, tmp_path, f"proc_{name}")
-        sys.modules[module.__name__] = module  # the pool pickles the helper by module and name
-        try:
-            # The pool forks its workers on the first call, from the loop's thread (tens of ms
-            # for a large process): warm it, then measure the steady state.
-            asyncio.run(module.shrink(8))
-            # the better of two runs: a stall the code causes shows in both; one in the test
-            # process around it (a run of 1,400 tests, two cores, the workers busy) in one
-            runs = [asyncio.run(_with_ticker(lambda: module.shrink(5000))) for _ in range(2)]
-            out[name] = min(runs, key=lambda r: r[1])
-        finally:
-            if name == "rewritten":
-                module._ASYNCFIX_PROCESS_POOL.shutdown()
-            del sys.modules[module.__name__]
+    out = _both_with_pool(source, rewritten, tmp_path, "proc", lambda m: m.shrink(8), lambda m: m.shrink(5000))
     (before, lag_before), (after, lag_after) = out["original"], out["rewritten"]
     assert after == before
     assert lag_before > 0.150, lag_before
@@ -198,20 +204,12 @@ def test_process_offload_json_checkpoint(tmp_path, catalog):
     """)
     rewritten = checked_rewrite(source, "case.py", catalog, set(catalog.categories), offload="process").text
     assert "_ASYNCFIX_PROCESS_POOL, _save_sync, path, n\n" in rewritten
-    out = {}
-    for name, text in (("rewritten", rewritten), ("original", source)):
-        module = load(text, tmp_path, f"procjson_{name}")
-        sys.modules[module.__name__] = module  # the pool pickles the helper by module and name
-        try:
-            target = str(tmp_path / name / "c.json")
-            asyncio.run(module.save(target, 1))  # forks the pool's worker
-            runs = [asyncio.run(_with_ticker(lambda: module.save(target, 3000))) for _ in range(2)]
-            out[name] = (min(runs, key=lambda r: r[1]), (tmp_path / name / "c.json").read_text())
-        finally:
-            if name == "rewritten":
-                module._ASYNCFIX_PROCESS_POOL.shutdown()
-            del sys.modules[module.__name__]
-    ((before, lag_before), text_before), ((after, lag_after), text_after) = out["original"], out["rewritten"]
+    out = _both_with_pool(source, rewritten, tmp_path, "procjson",
+                          lambda m: m.save(str(tmp_path / m.__name__ / "c.json"), 1),
+                          lambda m: m.save(str(tmp_path / m.__name__ / "c.json"), 3000))
+    texts = {name: (tmp_path / f"procjson_{name}" / "c.json").read_text() for name in out}
+    (before, lag_before), (after, lag_after) = out["original"], out["rewritten"]
+    text_before, text_after = texts["original"], texts["rewritten"]
     assert after == before and text_after == text_before
     assert lag_before > 0.150, lag_before
     assert lag_after < 0.060, lag_after
