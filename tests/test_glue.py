@@ -137,3 +137,25 @@ def test_a_lead_whose_typed_value_a_later_call_uses_stays(catalog):
         return size, found
         """.replace("p = Path(d)", "p = pathlib.Path(d)"), catalog)
     assert "    p = pathlib.Path(d)\n    size = await asyncio.to_thread(_f_sync, d, p)\n" in out
+
+
+def test_a_run_that_its_leads_stop_moves_without_them(catalog):
+    """`n` may be unbound where the lead starts: the run then moves as it would without it."""
+    out = rewrite("""\
+        try:
+            n = d.pop()
+        except IndexError:
+            pass
+        path = "/" + n
+        a = os.path.getsize(path)
+        b = os.path.getsize(path + "x")
+        return a + b
+        """, catalog)
+    assert out.endswith(
+        "    path = \"/\" + n\n"
+        "    a, b = await asyncio.to_thread(_f_sync, path)\n"
+        "    return a + b\n\n\n"
+        "def _f_sync(path):\n"
+        "    a = os.path.getsize(path)\n"
+        "    b = os.path.getsize(path + \"x\")\n"
+        "    return a, b\n")

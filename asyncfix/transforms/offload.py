@@ -442,6 +442,15 @@ class FunctionOffloader:
         reason = self.extract(run)
         if reason is None:
             return
+        if id(run[0]) in self.leads:  # the leads may be what stops it (`files` maybe unbound)
+            self.leads.difference_update(id(s) for s in run)
+            self.flush(run[next(i for i, s in enumerate(run) if self.findings_in(s)):])
+            return
+        segments = self.glue_free(run)
+        if len(segments) > 1:  # or the glue: the runs between it as they were without
+            for segment in segments:
+                self.flush(segment)
+            return
         units = self.units(run)
         if len(units) > 1:  # each statement (or atom) on its own may still move
             for unit in units:
@@ -451,6 +460,18 @@ class FunctionOffloader:
             self.give_up_atom(run, reason)
             return
         self.fallback(run[0], self.findings_in(run[0]), reason)
+
+    def glue_free(self, run: list[ast.stmt]) -> list[list[ast.stmt]]:
+        """``run`` cut at its glue (statements without blocking calls that are not an atom's or
+        the coroutine's last return, which stays with the statement before it)."""
+        in_atoms = {id(s) for atom in self.module.atoms.values() for s in atom}
+        segments: list[list[ast.stmt]] = [[]]
+        for stmt in run:
+            if self.findings_in(stmt) or id(stmt) in in_atoms or isinstance(stmt, ast.Return):
+                segments[-1].append(stmt)
+            elif segments[-1]:
+                segments.append([])
+        return [seg for seg in segments if seg]
 
     def units(self, run: list[ast.stmt]) -> list[list[ast.stmt]]:
         """``run`` cut into statements, an atom's statements kept together."""
