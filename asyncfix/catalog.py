@@ -59,6 +59,9 @@ class Rule:
     nonblocking_args: Mapping[str, tuple[int | str, ...]] = field(default_factory=dict)
     nonblocking_flag: str | None = None  # an argument naming it makes the call return at once
     default: bool = True  # False: opt-in, reported only when selected (as ruff's preview rules)
+    # False: the objects are not safe to use from several threads at once (a psycopg2 cursor,
+    # a boto3 resource); a method call moves only on an object the coroutine made itself
+    thread_safe: bool = True
     weak_code: str | None = None  # calls without evidence of a big payload get this code instead
 
 
@@ -75,6 +78,9 @@ class Types:
     items: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)  # annotation name -> type
     enters: Mapping[str, str] = field(default_factory=dict)  # `with T() as x`: x's type, "" = unknown
+    # types whose objects a method makes new for its caller alone (a redis pipeline): local to
+    # the coroutine that made them, wherever their maker came from
+    fresh: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,7 @@ class Catalog:
         self.items: dict[str, str] = {}
         self.annotations: dict[str, str] = {}
         self.enters: dict[str, str] = {}
+        self.fresh: set[str] = set()
         self.type_names: set[str] = set()
         for cat in self.categories.values():
             for rule in cat.rules:
@@ -187,6 +194,7 @@ class Catalog:
             self.items.update(cat.types.items)
             self.annotations.update(cat.types.annotations)
             self.enters.update(cat.types.enters)
+            self.fresh.update(cat.types.fresh)
         self.type_names.update(t for t in self.returns.values())
         self.type_names.update(t for t in self.attributes.values())
         self.type_names.update(t for t in self.items.values())

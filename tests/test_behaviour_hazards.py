@@ -630,7 +630,7 @@ def test_lazy_iterator_is_not_offloaded_alone(tmp_path, catalog):
     """
     result = same_behaviour(source, tmp_path, catalog, setup=write("a.txt", "x"))
     assert [f.unfixable_reason for f in result.unfixable] == [
-        "it returns a lazy iterator: the file system is read where it is consumed, on the loop"]
+        "it returns a lazy iterator: its work (reading the disk or the server) happens where it is consumed, on the loop"]
     assert_fixed(result, "pathlib.Path.glob")
 
 

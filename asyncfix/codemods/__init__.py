@@ -1,6 +1,7 @@
 """One module per audit-checklist category; ``CATEGORIES`` lists them in checklist order."""
 
 from asyncfix.codemods import (
+    db,
     docling,
     file_io,
     http,
@@ -9,6 +10,7 @@ from asyncfix.codemods import (
     json,
     labelstudio,
     pdf,
+    sdk,
     sleep,
     socket,
     sqlite,
@@ -18,6 +20,6 @@ from asyncfix.codemods import (
 
 CATEGORIES = tuple(
     module.CATEGORY
-    for module in (docling, image, json, pdf, file_io, sqlite, labelstudio, http, socket, sleep,
-                   subprocess, input, threading)
+    for module in (docling, image, json, pdf, file_io, sqlite, db, labelstudio, http, sdk, socket,
+                   sleep, subprocess, input, threading)
 )

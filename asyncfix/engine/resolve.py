@@ -161,7 +161,7 @@ class Evaluator:
             recv = self.value(func.value, scope)
             if isinstance(recv, Inst):  # a cursor is as local as the connection it came from
                 typ = self.catalog.result_type(f"{recv.type}.{func.attr}")
-                return Inst(typ, recv.local) if typ else None
+                return Inst(typ, recv.local or typ in self.catalog.fresh) if typ else None
         callee = self.value(func, scope)
         if isinstance(callee, Ref):
             typ = self.catalog.result_type(callee.qual)

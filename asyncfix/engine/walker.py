@@ -276,6 +276,10 @@ class FunctionWalker:
         if (reason is None and match.category.name == "sqlite" and isinstance(receiver, Inst)
                 and not receiver.local):
             reason = MADE_ELSEWHERE
+        if reason is None and not rule.thread_safe and isinstance(receiver, Inst) and not receiver.local:
+            reason = (f"`{receiver.type}` objects are not safe to use from several threads at once, "
+                      "and this one is made outside this coroutine (others may use it too): "
+                      "use the library's async client")
         evidence = None
         if rule.weak_code:  # json: reported by default only with evidence of a big payload
             evidence = self.sizes.evidence(node, name.rpartition(".")[2], scope)

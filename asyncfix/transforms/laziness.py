@@ -12,7 +12,10 @@ import ast
 # Blocking calls that return a lazy iterator: the file system is read as it is consumed.
 LAZY_RESULTS = frozenset({"pathlib.Path.iterdir", "pathlib.Path.glob", "pathlib.Path.rglob",
                           "pathlib.Path.walk", "os.walk", "os.fwalk", "os.scandir", "glob.iglob",
-                          "pypdf.PageObject.images"})  # pypdf decodes each image as it is read
+                          "pypdf.PageObject.images",  # pypdf decodes each image as it is read
+                          # pymongo cursors query the server as they are iterated
+                          "pymongo.Collection.find", "pymongo.Collection.aggregate",
+                          "pymongo.Collection.find_raw_batches", "pymongo.Collection.list_indexes"})
 
 # Blocking calls that return a context manager which does the work when entered: the call alone
 # in a thread would leave the request to `__enter__`, on the loop.
@@ -62,6 +65,9 @@ def _consumed(expr: ast.AST, stmt: ast.stmt, parents: dict) -> bool:
         if name in _WRAPPERS:  # `enumerate(it)` is as lazy as `it`: used up where it is
             return _consumed(parent, stmt, parents)
         return name in _CONSUMERS
+    if isinstance(parent, ast.Attribute) and parent.value is expr and isinstance(parents.get(parent), ast.Call) \
+            and parents[parent].func is parent:  # `coll.find(q).limit(10)`: as lazy as the cursor
+        return _consumed(parents[parent], stmt, parents)
     if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is expr:
         return True
     if isinstance(parent, (ast.Starred, ast.Subscript)):  # `page.images[0]`: read where indexed

@@ -51,7 +51,7 @@ _LOOPS = (ast.For, ast.While)
 _COMPOUND = (ast.If, ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith, ast.Try, ast.Match)
 _SIMPLE_ASSIGN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 _SLEEPS_ONLY = "its only blocking calls are sleeps, which become async sleeps where they stand"
-_LAZY = "it returns a lazy iterator: the file system is read where it is consumed, on the loop"
+_LAZY = "it returns a lazy iterator: its work (reading the disk or the server) happens where it is consumed, on the loop"
 _ENTERED = "it returns a context manager that makes the request when entered, on the loop"
 ATOM_STAYS = ("sqlite3 objects cannot cross threads, so a connection's block (or a shared one's stretch "
               "of uses) moves to a thread whole or not at all, and this one cannot move")
