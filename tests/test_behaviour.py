@@ -206,7 +206,7 @@ def test_process_offload_json_checkpoint(tmp_path, catalog):
     assert "_ASYNCFIX_PROCESS_POOL, _save_sync, path, n\n" in rewritten
     out = _both_with_pool(source, rewritten, tmp_path, "procjson",
                           lambda m: m.save(str(tmp_path / m.__name__ / "c.json"), 1),
-                          lambda m: m.save(str(tmp_path / m.__name__ / "c.json"), 3000))
+                          lambda m: m.save(str(tmp_path / m.__name__ / "c.json"), 8000))
     texts = {name: (tmp_path / f"procjson_{name}" / "c.json").read_text() for name in out}
     (before, lag_before), (after, lag_after) = out["original"], out["rewritten"]
     text_before, text_after = texts["original"], texts["rewritten"]
