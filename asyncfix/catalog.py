@@ -62,6 +62,7 @@ class Rule:
     # False: the objects are not safe to use from several threads at once (a psycopg2 cursor,
     # a boto3 resource); a method call moves only on an object the coroutine made itself
     thread_safe: bool = True
+    elsewhere_reason: str | None = None  # why a call on one made elsewhere stays (else the generic one)
     weak_code: str | None = None  # calls without evidence of a big payload get this code instead
 
 

@@ -107,6 +107,9 @@ HEALTH_WAIT_S = 30.0
 TOKEN = "slo-secret"
 SEED = 1
 STARTED = time.monotonic()
+# idle connections expire client-side well before uvicorn's 5 s keep-alive timeout: else a request
+# sent on a connection the server is closing fails with a ReadError (a client artifact)
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=200, keepalive_expiry=1.0)
 PROCS: list[subprocess.Popen] = []  # every subprocess started and not yet stopped
 
 
@@ -444,10 +447,9 @@ def upload_load(base: str, docs, uploaders: int, think: float, duration: float) 
     not the server's). Runs ``duration`` seconds; returns what the parent's Recorder needs."""
     async def run() -> dict:
         rec = Recorder()
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=200, keepalive_expiry=1.0)
         stop = asyncio.Event()
         cpu0 = time.process_time()
-        async with httpx.AsyncClient(trust_env=False, limits=limits, timeout=httpx.Timeout(CUT_S + 5)) as client:
+        async with httpx.AsyncClient(trust_env=False, limits=LIMITS, timeout=httpx.Timeout(CUT_S + 5)) as client:
             tasks = [asyncio.create_task(uploader(i, client, base, docs, rec, stop, think))
                      for i in range(uploaders)]
             tasks.append(asyncio.create_task(ticker(rec, stop)))
@@ -523,15 +525,12 @@ def count_documents(db_path: Path) -> Counter:
 
 async def drive(base: str, docs, args, data_dir: Path, server_pid: int):
     rec = Recorder()
-    # idle connections expire client-side well before uvicorn's 5 s keep-alive timeout: else a
-    # request sent on a connection the server is closing fails with a ReadError (a client artifact)
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=200, keepalive_expiry=1.0)
     timeout = httpx.Timeout(CUT_S + 5)
     watchers = [Watcher(i, base.replace("http", "ws", 1) + "/ws", rec) for i in range(args.ws_clients)]
     pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     pool.submit(int).result()  # started before the window: a spawn takes a second
-    async with httpx.AsyncClient(trust_env=False, limits=limits, timeout=timeout) as up_client, \
-            httpx.AsyncClient(trust_env=False, limits=limits, timeout=timeout) as probe_client, \
+    async with httpx.AsyncClient(trust_env=False, limits=LIMITS, timeout=timeout) as up_client, \
+            httpx.AsyncClient(trust_env=False, limits=LIMITS, timeout=timeout) as probe_client, \
             contextlib.AsyncExitStack() as stack:
         stack.callback(pool.shutdown, cancel_futures=True)
         tasks: list[asyncio.Task] = []

@@ -1,6 +1,6 @@
 """sqlite: sqlite3 queries and commits on the loop (checklist 1.3)."""
 
-from asyncfix.catalog import ANY, Category, Doc, Rule, Types
+from asyncfix.catalog import ANY, MADE_ELSEWHERE, Category, Doc, Rule, Types
 
 CONNECTION, CURSOR = "sqlite3.Connection", "sqlite3.Cursor"
 
@@ -45,8 +45,11 @@ CATEGORY = Category(
     rules=(
         Rule(code="AF301", message="`{name}` opens a SQLite database on the event loop",
              functions=("sqlite3.connect",)),
+        # a connection made elsewhere may still move under its lock (`sqlite_shared`): `apply`
+        # looks for this reason
         Rule(code="AF302", message="`{name}` runs a SQLite operation on the event loop",
-             methods={CONNECTION: (ANY,), CURSOR: (ANY,)}),
+             methods={CONNECTION: (ANY,), CURSOR: (ANY,)}, thread_safe=False,
+             elsewhere_reason=MADE_ELSEWHERE),
     ),
     types=Types(
         returns={

@@ -6,7 +6,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asyncfix.catalog import MADE_ELSEWHERE, Match, imports_module
+from asyncfix.catalog import Match, imports_module
 from asyncfix.engine.astutil import (COMPREHENSIONS, FUNCS, children, decorator_name,
                                      lambda_defaults, lambda_scope)
 from asyncfix.engine.resolve import Scope, bind_target, dotted, import_bindings, is_offload
@@ -273,13 +273,10 @@ class FunctionWalker:
         reason = rule.unfixable or match.category.unfixable_reason
         if reason is None and in_lambda:
             reason = "the call is inside a lambda, where `await` cannot go"
-        if (reason is None and match.category.name == "sqlite" and isinstance(receiver, Inst)
-                and not receiver.local):
-            reason = MADE_ELSEWHERE
         if reason is None and not rule.thread_safe and isinstance(receiver, Inst) and not receiver.local:
-            reason = (f"`{receiver.type}` objects are not safe to use from several threads at once, "
-                      "and this one is made outside this coroutine (others may use it too): "
-                      "use the library's async client")
+            reason = rule.elsewhere_reason or (
+                f"`{receiver.type}` objects are not safe to use from several threads at once, and this "
+                "one is made outside this coroutine (others may use it too): use the library's async client")
         evidence = None
         if rule.weak_code:  # json: reported by default only with evidence of a big payload
             evidence = self.sizes.evidence(node, name.rpartition(".")[2], scope)

@@ -18,31 +18,35 @@ from __future__ import annotations
 
 import ast
 
+from asyncfix.transforms.names import accesses
+
 _ACTIVE = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda,
            ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _SUSPENDS = (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.Lambda, ast.GeneratorExp)
 
 
 def is_glue(stmt: ast.stmt) -> bool:
-    if isinstance(stmt, ast.Assign):
-        targets, value = stmt.targets, stmt.value
-    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and stmt.value is not None:
-        targets, value = [stmt.target], stmt.value
-    else:
-        return False
-    return all(_plain(t) for t in targets) and not any(isinstance(n, _ACTIVE) for n in ast.walk(value))
+    """An assignment to plain names whose value calls, awaits and defines nothing."""
+    value = _assignment(stmt, augmented=True)
+    return value is not None and not any(isinstance(n, _ACTIVE) for n in ast.walk(value))
 
 
 def is_lead(stmt: ast.stmt) -> bool:
     """An assignment to plain names whose value may call (but not await, yield or make a lambda
     or a generator that would run later)."""
+    value = _assignment(stmt, augmented=False)
+    return value is not None and not any(isinstance(n, _SUSPENDS) for n in ast.walk(value))
+
+
+def _assignment(stmt: ast.stmt, augmented: bool) -> ast.expr | None:
+    """The value of an assignment to plain names (``augmented``: `n += ...` too), else None."""
     if isinstance(stmt, ast.Assign):
         targets, value = stmt.targets, stmt.value
-    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+    elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign) if augmented else ast.AnnAssign) and stmt.value is not None:
         targets, value = [stmt.target], stmt.value
     else:
-        return False
-    return all(_plain(t) for t in targets) and not any(isinstance(n, _SUSPENDS) for n in ast.walk(value))
+        return None
+    return value if all(_plain(t) for t in targets) else None
 
 
 def feeding(leads: list[ast.stmt], rest: list[ast.stmt]) -> list[ast.stmt]:
@@ -51,16 +55,11 @@ def feeding(leads: list[ast.stmt], rest: list[ast.stmt]) -> list[ast.stmt]:
     reads = set().union(*map(_reads, rest))
     kept: list[ast.stmt] = []
     for stmt in reversed(leads):
-        if not _binds(stmt) & reads:
+        if not set(accesses([stmt]).binds) & reads:
             break
         kept.append(stmt)
         reads |= _reads(stmt)
     return kept[::-1]
-
-
-def _binds(stmt: ast.stmt) -> set[str]:
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 def _reads(stmt: ast.stmt) -> set[str]:

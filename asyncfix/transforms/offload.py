@@ -420,14 +420,13 @@ class FunctionOffloader:
         if leads:  # only those that compute what the rest of the run reads, and only into a
             # helper: a lone call stays one call awaited where it stands
             rest = run[leads:]
-            lone = len(rest) == 1 and id(rest[0]) not in self.module.atom_locks and self.lone_call(rest[0])
-            kept = feeding(run[:leads], rest) if not lone else []
+            kept = feeding(run[:leads], rest) if not self.alone(rest) else []
             if kept and self.typed_later(kept + rest):
                 kept = []
             run = kept + rest
         if not any(self.findings_in(s) for s in run):  # glue alone stays where it is
             return
-        if len(run) == 1 and id(run[0]) not in self.module.atom_locks and self.lone_call(run[0]):
+        if self.alone(run):
             # `return json.loads(raw)`, `out = subprocess.check_output(cmd)`: one call, awaited
             # in a thread where it stands; no helper needed.
             self.single_calls(run[0], self.findings_in(run[0]), None)
@@ -481,6 +480,10 @@ class FunctionOffloader:
             units.append(run[index:index + size])
             index += size
         return units
+
+    def alone(self, run: list[ast.stmt]) -> bool:
+        """A run of one statement holding one call, awaited where it stands (no helper)."""
+        return len(run) == 1 and id(run[0]) not in self.module.atom_locks and self.lone_call(run[0])
 
     def lone_call(self, stmt: ast.stmt) -> bool:
         """A simple statement with one blocking call, nothing inside it that needs a helper."""
