@@ -66,14 +66,30 @@ class Cache:
         return self._result(entry)
 
     def put(self, path: str, digest: str, result: list[Finding] | FileError,
-            stat: os.stat_result | None = None) -> None:
+            stat: os.stat_result | None = None, imports: list[str] | None = None) -> None:
         if isinstance(result, FileError):
             entry = [None, None, digest, "error", result.__dict__]
         else:
             entry = [None, None, digest, "ok", [f.to_dict() for f in result]]
+        if imports:
+            entry.append(imports)
         if stat is not None:
             self._remember_stat(entry, stat)
         self.entries[path] = entry
+        self.dirty = True
+
+    def imports(self, path: str) -> list[str] | None:
+        """What the file imports that may be the project's (``project.imported``)."""
+        entry = self.entries.get(path)
+        return entry[5] if entry is not None and len(entry) > 5 else None
+
+    def extra(self, kind: str, path: str, digest: str):
+        """A run-level result about one file (``project``: its exports, its linked findings)."""
+        entry = self.entries.get(f"\0{kind}:{path}")
+        return entry[4] if entry is not None and entry[2] == digest else None
+
+    def put_extra(self, kind: str, path: str, digest: str, data) -> None:
+        self.entries[f"\0{kind}:{path}"] = [None, None, digest, kind, data]
         self.dirty = True
 
     def _remember_stat(self, entry: list, stat: os.stat_result) -> None:

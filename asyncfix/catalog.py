@@ -6,6 +6,7 @@ types and builds the lookup index the analysis engine queries.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -36,7 +37,8 @@ class Rule:
 
     ``functions`` are qualified names of callables; ``"mod.*"`` matches every attribute of ``mod``
     except those in ``exclude``. ``methods`` maps an inferred type to the method names that block
-    on it (``"*"`` = every public method but those in ``exclude``). ``method_names`` match on any
+    on it (``"*"`` = every public method but those in ``exclude``; ``"__call__"``, never implied
+    by ``"*"``, means calling the object itself: `classifier(text)`). ``method_names`` match on any
     receiver, for names distinctive enough to need no type (pydantic's ``model_dump_json``).
     """
 
@@ -170,6 +172,8 @@ class Catalog:
         self.enters: dict[str, str] = {}
         self.fresh: set[str] = set()
         self.type_names: set[str] = set()
+        self.package: str | None = None  # set on a project view: relative imports resolve from it
+        self.chains: Mapping[str, object] = {}
         for cat in self.categories.values():
             for rule in cat.rules:
                 match = Match(cat, rule)
@@ -211,6 +215,23 @@ class Catalog:
         # Longest prefix first so `os.path.*` wins over `os.*`.
         self._wildcards.sort(key=lambda item: -len(item[0]))
 
+    def with_project(self, functions: Mapping[str, Match], methods: Mapping[tuple[str, str], Match],
+                     types: Iterable[str], package: str | None, chains: Mapping[str, object] = {}) -> "Catalog":
+        """A copy that also knows the run's own blocking functions, methods and classes
+        (``asyncfix.project``); ``package``: where the analysed module's relative imports start."""
+        view = copy.copy(self)
+        for cached in ("_prefixes", "roots"):
+            view.__dict__.pop(cached, None)
+        view._mentions, view._children = {}, {}
+        view._functions = {**self._functions, **functions}
+        view._methods = {**self._methods, **methods}
+        view.returns = {**self.returns, **{t: t for t in types}}
+        view.annotations = {**self.annotations, **{t: t for t in types}}
+        view.type_names = self.type_names | set(types)
+        view.package = package
+        view.chains = chains  # qualified name -> its engine.helpers.Chain, for chains through it
+        return view
+
     def function(self, qual: str) -> Match | None:
         qual = canonical(qual)
         found = self._functions.get(qual)
@@ -231,10 +252,14 @@ class Catalog:
 
     def evidenced(self, match: Match, evidence: str) -> Match:
         """The match with the evidence that kept it in its message (one rule per evidence)."""
-        key = (match.rule.code, evidence)
+        return self.detailed(match, f" (evidence: {evidence})")
+
+    def detailed(self, match: Match, detail: str) -> Match:
+        """The match with ``detail`` after its message (one rule per detail)."""
+        key = (match.rule.code, detail)
         found = self._evidenced.get(key)
         if found is None:
-            rule = replace(match.rule, message=f"{match.rule.message} (evidence: {evidence})")
+            rule = replace(match.rule, message=f"{match.rule.message}{detail}")
             found = self._evidenced[key] = Match(match.category, rule)
         return found
 

@@ -255,6 +255,7 @@ def apply(
     from asyncfix.transforms.http_target import project_json, project_target
     from asyncfix.diff import colorize, unified_diff
     from asyncfix.progress import Progress
+    from asyncfix.project import linked
     from asyncfix.runner import apply_files
 
     paths = paths or [Path(".")]
@@ -302,6 +303,11 @@ def apply(
             noted += [f for f in result.fixed if f.notes]
     finally:
         progress.close()
+    # calls of the project's blocking helpers in other modules: reported, never moved
+    if "AF663" in codes:
+        seen = {(f.path, f.line, f.column, f.category) for f in left}
+        left += [f for f in linked(files, _display(), catalog) if f.code in codes
+                 and (f.path, f.line, f.column, f.category) not in seen]
     out = sys.stderr if dry_run or diff else sys.stdout
     if dry_run or diff:  # what each change's reviewer should know, beside its diff
         seen = set()  # a note shared by the calls of one coroutine is said once, at the first

@@ -18,6 +18,7 @@ from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError, Finding
+from asyncfix.project import link, module_name, project_uses
 
 if TYPE_CHECKING:
     from asyncfix.apply import FileResult
@@ -26,6 +27,7 @@ BATCH = 48  # files per hand-off: large enough to amortise the round trip, small
 _catalog: Catalog | None = None
 _codes: frozenset[str] | None = None  # check's selection: fixable is what `apply` would fix of it
 _universe: frozenset[str] | None = None  # what `apply -c` plans with (the selection before -c)
+_AF663 = next(r for c in CATEGORIES for r in c.rules if r.code == "AF663")  # opt-in: across modules
 
 
 @dataclass
@@ -57,7 +59,7 @@ def _init_worker(extra: dict[str, str], opt_in: frozenset[str] = frozenset(),
     _codes, _universe = codes, universe
 
 
-def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object]]:
+def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object, list[str] | None]]:
     """Read, hash and analyse files in a worker: (digest, outcome) per file, outcome None when
     the digest equals the cached one (the file was touched, not changed)."""
     out = []
@@ -70,14 +72,17 @@ def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, 
             continue
         digest = content_hash(data)
         if digest == known:
-            out.append((digest, None))
+            out.append((digest, None, None))
         elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
-            out.append((digest, []))
+            out.append((digest, [], None))
         else:
             outcome = analyze_bytes(data, shown, _catalog)
             if outcome and _codes is not None and not isinstance(outcome, FileError):
                 outcome = _verdict(data, path, shown, outcome)
-            out.append((digest, outcome))
+            names = None
+            if _catalog.enabled(_AF663) and not isinstance(outcome, FileError):  # helpers across modules
+                names = project_uses(data.decode("utf-8", "replace"), module_name(path), path)
+            out.append((digest, outcome, names))
     return out
 
 
@@ -110,11 +115,15 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
     test_shown = {display(path) for path in tests}
     pending: list[tuple[list[tuple[str, os.stat_result]], Future | list]] = []
     batch: list[tuple[str, str, str | None]] = []
-    meta: list[tuple[str, os.stat_result]] = []
+    meta: list[tuple[str, str, os.stat_result]] = []
     pool: ProcessPoolExecutor | None = None
     local_ready = False  # this process's catalog, built for this run's extras
+    imports: dict[str, tuple[str, list[str]]] = {}  # path -> (shown, what it imports), for `project`
+    known: dict[str, set] = {}  # shown -> its findings' places: what `project` adds is the rest
 
     def collect(shown: str, outcome: list[Finding] | FileError) -> None:
+        if not isinstance(outcome, FileError):
+            known.setdefault(shown, set()).update((f.line, f.column, f.category) for f in outcome)
         if shown in test_shown:
             if not isinstance(outcome, FileError):
                 result.test_findings.extend(outcome)
@@ -150,24 +159,36 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
             cached = cache.by_stat(shown, stat)
             if cached is not None:
                 collect(shown, cached)
+                names = cache.imports(shown)
+                if names:
+                    imports[path] = (shown, names)
                 continue
             batch.append((path, shown, cache.digest(shown)))
-            meta.append((shown, stat))
+            meta.append((path, shown, stat))
             if len(batch) >= BATCH:
                 hand_off(final=False)
         hand_off(final=True)
         for metas, outcomes in pending:
             if isinstance(outcomes, Future):
                 outcomes = outcomes.result()
-            for (shown, stat), (digest, outcome) in zip(metas, outcomes):
+            for (path, shown, stat), (digest, outcome, names) in zip(metas, outcomes):
                 if outcome is None:
                     outcome = cache.get(shown, digest, stat)
+                    names = cache.imports(shown)
                 elif digest:
-                    cache.put(shown, digest, outcome, stat)
+                    cache.put(shown, digest, outcome, stat, names)
                 collect(shown, outcome)
+                if names:
+                    imports[path] = (shown, names)
     finally:
         if pool is not None:
             pool.shutdown()
+    if imports and len(files) + len(tests) > 1:
+        catalog = Catalog(CATEGORIES, extra, opt_in=opt_in)
+        for shown, found in link(imports, [*files, *tests], display, catalog, cache):
+            if not isinstance(found, FileError):  # what the file's own analysis did not see
+                found = [f for f in found if (f.line, f.column, f.category) not in known.get(shown, ())]
+            collect(shown, found)
     cache.save()
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
     result.errors.sort(key=lambda e: e.path)

@@ -13,6 +13,7 @@ from asyncfix.apply import apply_file
 from asyncfix.cache import Cache
 from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
+from asyncfix.project import linked
 from asyncfix.runner import check_files
 from asyncfix.selection import Universe, select_codes
 from tests.conftest import FIXTURES
@@ -36,6 +37,10 @@ def _agreement(codes: frozenset[str], universe: frozenset[str] | None = None) ->
             apply.update({k: "refused" for k in check if k[0] == path})
         apply.update({_key(f): None for f in result.fixed})
         apply.update({_key(f): f.unfixable_reason for f in result.unfixable})
+    # the project's helpers in other modules: `apply` reports them after its files, as left
+    if "AF663" in codes:
+        apply.update({_key(f): f.unfixable_reason for f in linked(FILES, str, Catalog(CATEGORIES, opt_in=codes))
+                      if f.code in codes and _key(f) not in apply})
     return check, apply
 
 

@@ -31,7 +31,7 @@ from tests.conftest import FIXTURES
 EXAMPLES = 200
 
 PATHS = sorted(p for p in (FIXTURES / "check").glob("*.py") if p.name != "broken_syntax.py") + sorted(
-    p for folder in ("realistic", "realistic_holdout", "demo_backend") for p in (FIXTURES / folder).rglob("*.py"))
+    p for folder in ("realistic", "realistic_holdout", "realistic_clients", "realistic_project", "demo_backend") for p in (FIXTURES / folder).rglob("*.py"))
 SOURCES = {p.relative_to(FIXTURES).as_posix(): p.read_text("utf-8") for p in PATHS}
 SOURCES = {name: text for name, text in SOURCES.items() if "async def" in text}
 

@@ -4,11 +4,13 @@ from asyncfix.codemods import (
     db,
     docling,
     file_io,
+    helpers,
     http,
     image,
     input,
     json,
     labelstudio,
+    ml,
     pdf,
     sdk,
     sleep,
@@ -20,6 +22,6 @@ from asyncfix.codemods import (
 
 CATEGORIES = tuple(
     module.CATEGORY
-    for module in (docling, image, json, pdf, file_io, sqlite, db, labelstudio, http, sdk, socket,
-                   sleep, subprocess, input, threading)
+    for module in (docling, image, ml, json, pdf, file_io, sqlite, db, labelstudio, http, sdk, socket,
+                   sleep, subprocess, input, threading, helpers)
 )

@@ -3,6 +3,8 @@
 from asyncfix.catalog import Category, Doc, Rule, Types
 
 FILE, PATH = "io.File", "pathlib.Path"
+DIR_ENTRY, SCANDIR = "os.DirEntry", "os.ScandirIterator"
+UPLOAD = "starlette.UploadFile"  # its `.file` is a SpooledTemporaryFile that rolls to disk
 
 # Metadata (AF21x, so one prefix ignores them): whether a path exists and what it is, making
 # directories, resolving symlinks. Cheap on a local disk, yet a stat on a slow mount all the same.
@@ -93,6 +95,12 @@ CATEGORY = Category(
             functions=tuple(f"os.{fn}" for fn in OS_FILE_OPS),
         ),
         Rule(
+            # is_file()/is_dir() come from the directory listing; stat() is a system call on POSIX
+            code="AF205",
+            message="`{name}` stats the file system on the event loop",
+            methods={DIR_ENTRY: ("stat",)},
+        ),
+        Rule(
             code="AF205",
             message="`{name}` stats the file system on the event loop",
             functions=("os.path.*",),
@@ -152,12 +160,15 @@ CATEGORY = Category(
             **{ctor: PATH for ctor in ("pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath")},
             **{f"{PATH}.{m}": PATH for m in PATH_PURE_RESULTS + ("__truediv__",)},
             **{f"{PATH}.{m}": "pathlib.Paths" for m in ("iterdir", "glob", "rglob")},
+            "os.scandir": SCANDIR,
         },
-        attributes={f"{PATH}.parent": PATH, f"{PATH}.parents": f"[{PATH}]"},
-        items={"pathlib.Paths": PATH},
+        attributes={f"{PATH}.parent": PATH, f"{PATH}.parents": f"[{PATH}]", f"{UPLOAD}.file": FILE},
+        items={"pathlib.Paths": PATH, SCANDIR: DIR_ENTRY},
         enters={"tempfile.TemporaryDirectory": ""},  # `with TemporaryDirectory() as d`: d is a str
         annotations={
-            "pathlib.PosixPath": PATH, "pathlib.WindowsPath": PATH,
+            "pathlib.PosixPath": PATH, "pathlib.WindowsPath": PATH, "os.DirEntry": DIR_ENTRY,
+            **{t: UPLOAD for t in ("fastapi.UploadFile", "fastapi.datastructures.UploadFile",
+                                   "starlette.datastructures.UploadFile")},
             **{t: FILE for t in ("io.TextIOWrapper", "io.BufferedReader", "io.BufferedWriter",
                                  "io.BufferedRandom", "io.FileIO", "typing.IO", "typing.TextIO",
                                  "typing.BinaryIO", "io.TextIOBase", "io.BufferedIOBase")},

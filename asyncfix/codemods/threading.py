@@ -5,6 +5,7 @@ from asyncfix.catalog import Category, Doc, Rule, Types
 LOCKS = ("threading.Lock", "threading.RLock", "threading.Semaphore", "threading.BoundedSemaphore",
          "threading.Condition")
 QUEUES = ("queue.Queue", "queue.LifoQueue", "queue.PriorityQueue")
+THREADSAFE_FUTURE = "asyncio.ThreadsafeFuture"  # what run_coroutine_threadsafe returns
 
 CATEGORY = Category(
     name="threading",
@@ -13,7 +14,8 @@ CATEGORY = Category(
     doc=Doc(
         what="Flags waits on thread primitives inside `async def`: `acquire`/`wait` on "
         "`threading` locks, conditions, events and barriers, `Thread.join`, `queue.Queue.get`/"
-        "`put`/`join`, and `concurrent.futures.Future.result`. Calls that return at once are not: "
+        "`put`/`join`, and `concurrent.futures.Future.result`, including the future of "
+        "`asyncio.run_coroutine_threadsafe` (on the loop it was handed to, a deadlock). Calls that return at once are not: "
         "`block=False`/`blocking=False`, a zero timeout, `executor.shutdown(wait=False)`, "
         "`SimpleQueue.put` (the queue is unbounded).",
         why="These park the calling thread until another thread acts. On the loop they park the "
@@ -56,6 +58,15 @@ CATEGORY = Category(
             nonblocking_args={"get": (0, 1), "put": (1, 2), "wait": (0,), "join": (0,),
                               "result": (0,), "exception": (0,), "shutdown": (0,)},
         ),
+        Rule(
+            code="AF623",
+            message="`{name}` waits on the event loop for a coroutine handed to a loop: on that loop it deadlocks",
+            methods={THREADSAFE_FUTURE: ("result", "exception")},
+            nonblocking_kwargs=("timeout",),
+            nonblocking_args={"result": (0,), "exception": (0,)},
+            unfixable="`run_coroutine_threadsafe(...).result()` in a coroutine waits for a coroutine that "
+            "needs a loop; where it is this loop, the loop can never run it. `await` the coroutine itself",
+        ),
     ),
     types=Types(
         returns={
@@ -63,6 +74,8 @@ CATEGORY = Category(
                                                "threading.Barrier", "threading.Thread")},
             "concurrent.futures.ThreadPoolExecutor.submit": "concurrent.futures.Future",
             "concurrent.futures.ProcessPoolExecutor.submit": "concurrent.futures.Future",
+            "asyncio.run_coroutine_threadsafe": THREADSAFE_FUTURE,
+            "asyncio.tasks.run_coroutine_threadsafe": THREADSAFE_FUTURE,
             "concurrent.futures.ThreadPoolExecutor": "concurrent.futures.ThreadPoolExecutor",
             "concurrent.futures.ProcessPoolExecutor": "concurrent.futures.ProcessPoolExecutor",
         },

@@ -13,6 +13,7 @@ import bisect
 
 from asyncfix.catalog import Catalog
 from asyncfix.engine.astutil import FUNCS, flat_statements
+from asyncfix.engine.helpers import Summaries
 from asyncfix.engine.resolve import Evaluator, Scope, bind_target, dotted, import_bindings
 from asyncfix.engine.source import Lines
 from asyncfix.engine.textscan import ASYNC_DEF, chain_assignments, module_names
@@ -34,7 +35,15 @@ class ModuleAnalysis:
         self._async_lines: list[int] | None = None
         self._chains: set[str] | None = None  # textual `a.b.c = ...` targets
         self.chain_values: dict[str, Value] | None = None
+        self.summaries = Summaries(self)
         self._module_names(tree.body)
+
+    def full_def(self, node: ast.FunctionDef) -> ast.FunctionDef | None:
+        """The function as written, or None for a stub: the fast path leaves a one-line
+        `def name(self): pass` only of functions that cannot block (``fastpath``)."""
+        stub = (len(node.body) == 1 and isinstance(node.body[0], ast.Pass) and node.end_lineno == node.lineno
+                and self.lines.line(node.lineno).strip() != f"def {node.name}(self): pass")
+        return None if stub else node
 
     def written(self, node: ast.AST) -> str | None:
         if node.lineno != node.end_lineno:

@@ -62,8 +62,13 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
             complete = True
         return mentions.within(block.start, block.end)
 
+    helper_names, helpers = helper_calls(text, blocks, mentioned, spans_async)
+
+    def calls_helper(block: Block) -> bool:
+        return helpers is not None and helpers.search(text, block.start, block.end)
+
     def relevant_class(block: Block, seen: frozenset = frozenset()) -> bool:
-        return mentioned(block) or any(
+        return mentioned(block) or calls_helper(block) or any(
             relevant_class(classes[base], seen | {block.name})
             for base in block.bases if base in classes and base not in seen)
 
@@ -74,7 +79,7 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
             if block.kind == "def" and mentioned(block) and returns_trigger(text, block, mentions.triggers):
                 keep.add(id(block))
             continue
-        if block.kind == "def" and mentioned(block):
+        if block.kind == "def" and (mentioned(block) or calls_helper(block)):
             keep.add(id(block))
         elif block.kind == "class" and relevant_class(block):
             keep.add(id(block))
@@ -86,13 +91,27 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
                         stack.append(classes[base])
     if not keep:
         return None
+    # the sync functions kept code calls, directly or through one another: `helpers` walks them
+    if helpers is not None:
+        by_name = {b.name: b for b in blocks if b.kind == "def" and b.name in helper_names and not spans_async(b)}
+        frontier = [b for b in blocks if id(b) in keep]
+        while frontier:
+            called = set().union(*(helpers.within(b.start, b.end) for b in frontier))
+            frontier = [by_name[n] for n in called if n in by_name and id(by_name[n]) not in keep]
+            keep.update(id(b) for b in frontier)
     stubs = [(b, "") for b in blocks if id(b) not in keep]
     for block in blocks:
         if block.kind == "class" and id(block) in keep and spans_async(block):
             chain = class_chain(block, classes)
             scanned = _member_scan_text(text, chain)
             if scanned is not None:  # else the class is kept whole
-                stubs += member_stubs(scanned, block, chain, mentions)
+                stubs += member_stubs(scanned, block, chain, mentions, helpers)
+    return stubbed(text, stubs)
+
+
+def stubbed(text: str, stubs: list[tuple[Block, str]]) -> str:
+    """``text`` with each block a one-line stub (at its indentation) and as many line breaks as
+    it had, so every other line keeps its number and columns."""
     out, pos = [], 0
     for block, indent in sorted(stubs, key=lambda item: item[0].start):
         out.append(text[pos : block.start])
@@ -102,6 +121,62 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         pos = block.end
     out.append(text[pos:])
     return "".join(out)
+
+
+def helper_calls(text: str, blocks: list[Block], mentioned, spans_async) -> tuple[set[str], "Occurrences | None"]:
+    """The module's sync functions that may block (`helpers`: a coroutine calling one blocks):
+    those that mention a trigger and those that call one of these; and where they are called."""
+    sync = [b for b in blocks if b.kind == "def" and not b.is_async and not spans_async(b)]
+    names = {b.name for b in sync if mentioned(b)}
+    if not names:
+        return names, None
+    calls = Occurrences(text, names, call=True)
+    while True:
+        grown = {b.name for b in sync if b.name not in names and calls.search(text, b.start, b.end)}
+        if not grown:
+            return names, calls
+        names |= grown
+        calls.add(grown)
+
+
+def _word(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+class Occurrences:
+    """Where the names of a set occur in a text as whole words (``call``: called by their bare
+    name, `name(`), found with `str.find` (far cheaper than a regex over every identifier) and
+    asked range by range by bisection."""
+
+    def __init__(self, text: str, names: set[str], call: bool = False):
+        self.text, self.call = text, call
+        self.found: list[tuple[int, str]] = []
+        self.names: set[str] = set()
+        self.add(names)
+
+    def add(self, names: set[str]) -> None:
+        text, found = self.text, self.found
+        for name in names - self.names:
+            at = text.find(name)
+            while at >= 0:
+                end = at + len(name)
+                before = text[at - 1] if at else " "
+                if not _word(before) and not (end < len(text) and _word(text[end])) and (
+                        not self.call or before != "." and text[end:end + 1 + 8].lstrip(" \t")[:1] == "("):
+                    found.append((at, name))
+                at = text.find(name, end)
+        self.names |= names
+        found.sort()
+        self.starts = [at for at, _ in found]
+
+    def within(self, start: int, end: int) -> set[str]:
+        i = bisect.bisect_left(self.starts, start)
+        j = bisect.bisect_left(self.starts, end, i)
+        return {name for _, name in self.found[i:j]}
+
+    def search(self, text: str, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, start)
+        return i < len(self.starts) and self.starts[i] < end
 
 
 def _member_scan_text(text: str, chain: list[Block]) -> str | None:

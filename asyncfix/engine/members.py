@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from asyncfix.engine.blocks import Block, def_blocks
+from asyncfix.engine.textscan import ASYNC_DEF
 from asyncfix.engine.triggers import Mentions, returns_trigger
 
 _MEMBER_HEAD = re.compile(r"\n([ \t]+)(?:@|(?:async[ \t]+)?def[ \t])")
@@ -71,10 +72,12 @@ def _members(text: str, block: Block, mentions: Mentions) -> tuple[str, list[Mem
     return indent, members, attrs
 
 
-def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions) -> list[tuple[Block, str]]:
+def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions,
+                 helpers=None) -> list[tuple[Block, str]]:
     """Methods of a kept class that cannot matter: sync ones that neither set an attribute that
-    may hold a catalog object nor return one, async ones that mention neither a trigger nor such
-    an attribute."""
+    may hold a catalog object nor return one nor may block, async ones that mention neither a
+    trigger nor such an attribute nor call a method or module function that may block.
+    ``helpers``: calls of the module's functions that may block."""
     scanned = [_members(text, c, mentions) for c in chain]
     typed: set[str] = set().union(*(attrs for _, _, attrs in scanned))
     members = [m for _, ms, _ in scanned for m in ms]
@@ -86,14 +89,38 @@ def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions
             break
         typed |= grown
         active = [m for m in members if m.mentions or m.uses & typed]
+
+    def is_async(member: Member) -> bool:
+        return member.block.is_async or "async" in text[member.block.start : member.block.end]
+
+    def calls_helper(member: Member) -> bool:
+        return helpers is not None and bool(helpers.search(text, member.block.start, member.block.end))
+
+    # sync methods that may block, and those calling them (a coroutine's call of one blocks)
+    sync = [m for m in members if not m.block.is_async and not ASYNC_DEF.search(text, m.block.start, m.block.end)]
+    blocking = {m.block.name for m in sync if m.mentions or m.uses & typed or calls_helper(m)}
+    while blocking:
+        grown = {m.block.name for m in sync if m.uses & blocking} - blocking
+        if not grown:
+            break
+        blocking |= grown
+    def relevant(member: Member) -> bool:
+        return (member.mentions or bool(typed and member.uses & typed) or bool(member.uses & blocking)
+                or calls_helper(member))
+
+    # of those, the ones the relevant coroutines call, directly or through one another
+    called: set[str] = set()
+    frontier = set().union(*(m.uses for m in members if is_async(m) and relevant(m))) & blocking
+    while frontier:
+        called |= frontier
+        frontier = set().union(*(m.uses for m in sync if m.block.name in frontier)) & blocking - called
     indent, own, _ = scanned[0]
     stubs = []
     for member in own:
-        relevant = member.mentions or bool(typed and member.uses & typed)
-        if member.block.is_async or "async" in text[member.block.start : member.block.end]:
-            needed = relevant
+        if is_async(member):
+            needed = relevant(member)
         else:
-            needed = relevant and (bool(member.assigns) or member.returns)
+            needed = relevant(member) and (bool(member.assigns) or member.returns) or member.block.name in called
         if not needed:
             stubs.append((member.block, indent))
     return stubs

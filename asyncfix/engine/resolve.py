@@ -24,9 +24,10 @@ def import_bindings(node: ast.Import | ast.ImportFrom, catalog: Catalog) -> Iter
                 yield top, Ref(top)
         return
     if node.level or not node.module:  # relative imports are the project's own modules
+        base = _relative_base(node, catalog.package)
         for alias in node.names:
             if alias.name != "*":
-                yield alias.asname or alias.name, SHADOW
+                yield alias.asname or alias.name, Ref(f"{base}.{alias.name}") if base else SHADOW
         return
     for alias in node.names:
         if alias.name == "*":
@@ -34,6 +35,18 @@ def import_bindings(node: ast.Import | ast.ImportFrom, catalog: Catalog) -> Iter
                 yield name, Ref(f"{node.module}.{name}")
         else:
             yield alias.asname or alias.name, Ref(f"{node.module}.{alias.name}")
+
+
+def _relative_base(node: ast.ImportFrom, package: str | None) -> str | None:
+    """`from .storage import X` in package `docstore`: `docstore.storage` (known only where the
+    run's project analysis says which package the module is in)."""
+    if not package:
+        return None
+    parts = package.split(".")
+    if node.level - 1 >= len(parts):
+        return None
+    base = parts[: len(parts) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
 
 
 class Scope:
@@ -91,6 +104,20 @@ def element_type(typ: str | None) -> str | None:
     return typ[1:-1] if typ and typ.startswith("[") else None
 
 
+def tuple_type(types: list[str]) -> str:
+    """`(A;B)` spells a tuple of known places ("" where unknown); `;` splits only the top level,
+    as nested tuples are left unknown."""
+    return "(" + ";".join("" if t.startswith("(") else t for t in types) + ")"
+
+
+def tuple_places(typ: str | None) -> list[str] | None:
+    return typ[1:-1].split(";") if typ and typ.startswith("(") else None
+
+
+def _is_ellipsis(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is Ellipsis
+
+
 class Evaluator:
     """Infers the value of an expression in a scope, using the catalog's type facts."""
 
@@ -122,6 +149,11 @@ class Evaluator:
             base = self.value(node.value, scope)
             if isinstance(base, Inst) and isinstance(node.slice, ast.Slice):
                 return base  # reader.pages[:10] is still pages
+            places = tuple_places(base.type) if isinstance(base, Inst) else None
+            if places is not None:  # pair[1] of a `tuple[str, Path]`
+                at = node.slice
+                ok = isinstance(at, ast.Constant) and type(at.value) is int and -len(places) <= at.value < len(places)
+                return Inst(places[at.value], base.local) if ok and places[at.value] else None
             if isinstance(base, Inst):
                 typ = cat.items.get(base.type) or element_type(base.type)
                 return Inst(typ, base.local) if typ else None
@@ -164,8 +196,15 @@ class Evaluator:
                 return Inst(typ, recv.local or typ in self.catalog.fresh) if typ else None
         callee = self.value(func, scope)
         if isinstance(callee, Ref):
+            if callee.qual == "contextlib.closing" and node.args:  # closing(x) is x, closed on exit
+                return self.value(node.args[0], scope)
             typ = self.catalog.result_type(callee.qual)
+            if typ and any(k.arg == "class_" for k in node.keywords):
+                return None  # sessionmaker(class_=AsyncSession): a factory of another class
             return Inst(typ, True) if typ else None
+        if isinstance(callee, Inst):  # SessionLocal(): calling an instance calls its `__call__`
+            typ = self.catalog.result_type(f"{callee.type}.__call__")
+            return Inst(typ, callee.local or typ in self.catalog.fresh) if typ else None
         if isinstance(callee, Func) and isinstance(callee.node, ast.FunctionDef):
             return self.returns(callee)
         if isinstance(callee, SelfOf):  # Repo(path): an instance of a class of this module
@@ -201,6 +240,8 @@ class Evaluator:
                     typ = self.catalog.result_type(ref.qual)
                 elif isinstance(ref, Func):
                     return self.returns(ref)
+                elif isinstance(ref, SelfOf):  # to_thread(RAGService): an instance of it
+                    return ref
             return Inst(typ, False) if typ else None
         callee = self.value(node.func, scope)
         if isinstance(callee, Func) and isinstance(callee.node, ast.AsyncFunctionDef):
@@ -242,6 +283,8 @@ class Evaluator:
             outer = self.value(node.value, scope)
             inner = node.slice
             parts = inner.elts if isinstance(inner, ast.Tuple) else [inner]
+            if not parts:  # `tuple[()]`
+                return None
             name = outer.qual.rpartition(".")[2] if isinstance(outer, Ref) else (
                 node.value.id if isinstance(node.value, ast.Name) else "")
             if name in ("Optional", "Union", "Annotated"):
@@ -250,6 +293,12 @@ class Evaluator:
                     if found is not None:
                         return found
                 return None
+            if name in ("tuple", "Tuple") and len(parts) > 1 and not _is_ellipsis(parts[-1]):
+                # `-> tuple[FileRecord, Path]`: what unpacking it binds, place by place
+                elts = [self.annotation(part, scope) for part in parts]
+                if not any(isinstance(e, Inst) for e in elts):
+                    return None
+                return Inst(tuple_type([e.type if isinstance(e, Inst) else "" for e in elts]), False)
             if name in _SEQUENCES:
                 elt = self.annotation(parts[0], scope)
                 return Inst(f"[{elt.type}]", False) if isinstance(elt, Inst) else None
@@ -278,12 +327,18 @@ def _string_annotation(text: str) -> ast.expr | None:
 
 
 def bind_target(names: dict, target: ast.AST, value: Value) -> None:
-    """Bind an assignment or loop target; tuple targets learn nothing (but shadow)."""
+    """Bind an assignment or loop target; a tuple target learns the places of a known tuple
+    (`_, path = await self._lookup(i)`), else nothing (but shadows)."""
     if isinstance(target, ast.Name):
         names[target.id] = value if value is not None else SHADOW
     elif isinstance(target, (ast.Tuple, ast.List)):
-        for elt in target.elts:
-            bind_target(names, elt.value if isinstance(elt, ast.Starred) else elt, None)
+        places = tuple_places(value.type) if isinstance(value, Inst) else None
+        if places is not None and (len(places) != len(target.elts)
+                                   or any(isinstance(e, ast.Starred) for e in target.elts)):
+            places = None
+        for i, elt in enumerate(target.elts):
+            held = Inst(places[i], value.local) if places and places[i] else None
+            bind_target(names, elt.value if isinstance(elt, ast.Starred) else elt, held)
 
 
 # Callables that run their callable argument in a worker (or later), not on the spot.

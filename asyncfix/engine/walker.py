@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the walker reports to its module's analysis, which creates 
 
 # Builtins that call a function they are handed, right now: `max(paths, key=os.path.getmtime)`.
 _CALLS_ARGUMENT = {"sorted": "key", "max": "key", "min": "key", "map": 0, "filter": 0}
+# ...and the argument whose items it hands that function (`paths.sort(key=...)`: the receiver)
+_ITEMS_FROM = {"sorted": 0, "max": 0, "min": 0, "map": 1, "filter": 1}
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,12 @@ class FunctionWalker:
     """
 
     def __init__(self, module: "ModuleAnalysis", node, parent: Scope, cls: ClassInfo | None,
-                 qualname: str, mode: str):
+                 qualname: str, mode: str, findings: list[RawFinding] | None = None):
         self.module = module
+        # ``findings`` given: a sync helper's body walked as if on the loop, for what it would
+        # block on (``helpers``); its nested functions are none of that
+        self.findings = module.findings if findings is None else findings
+        self.summary = findings is not None
         self.ev = module.evaluator
         self.catalog = module.catalog
         self.node = node
@@ -78,7 +84,7 @@ class FunctionWalker:
         # Findings without evidence of size are reported only where their opt-in code is selected.
         dropped = {key for key, (raw, _) in self._weak.items() if not self.catalog.enabled(raw.match.rule)}
         if dropped:
-            self.module.findings[:] = [f for f in self.module.findings if id(f) not in dropped]
+            self.findings[:] = [f for f in self.findings if id(f) not in dropped]
 
     # -- statements ---------------------------------------------------------------------------
     def block(self, body: list[ast.stmt]) -> None:
@@ -94,6 +100,11 @@ class FunctionWalker:
             value = self.ev.value(s.value, scope)
             tag = self._size_of(s.value, scope)
             for target in s.targets:
+                if _pairwise(target, s.value):  # `tok, model = reg.tokenizer, reg.model`
+                    for name, item in zip(target.elts, s.value.elts):
+                        self.bind(name, self.ev.value(item, scope))
+                        self._sized(name, None, scope)
+                    continue
                 self.bind(target, value)
                 self._sized(target, tag, scope)
         elif isinstance(s, ast.AnnAssign):
@@ -161,14 +172,14 @@ class FunctionWalker:
             for child in s.decorator_list + s.args.defaults + [d for d in s.args.kw_defaults if d]:
                 visit(child, scope)
             mode = "loop" if isinstance(s, ast.AsyncFunctionDef) else "search"
-            if self.mode != "attrs" and (mode == "loop" or self.module.spans_async(s)):
+            if self.mode != "attrs" and not self.summary and (mode == "loop" or self.module.spans_async(s)):
                 FunctionWalker(self.module, s, scope, None, f"{self.qualname}.{s.name}", mode).run()
             scope.names[s.name] = Func(s)
         elif isinstance(s, ast.ClassDef):
             for child in s.decorator_list + s.bases + [k.value for k in s.keywords]:
                 visit(child, scope)
             info = self.module.register_class(s)
-            if self.mode != "attrs" and self.module.spans_async(s):
+            if self.mode != "attrs" and not self.summary and self.module.spans_async(s):
                 self.module._walk_defs(s.body, scope, info, f"{self.qualname}.{s.name}.")
             scope.names[s.name] = SelfOf(info)
 
@@ -227,7 +238,7 @@ class FunctionWalker:
                     if isinstance(arg, ast.Lambda):
                         stack.extend((d, scope, False, in_lambda) for d in lambda_defaults(arg))
                         if not offload:  # sorted(key=lambda ...) calls it now, on the loop
-                            stack.append((arg.body, lambda_scope(arg, scope), False, True))
+                            stack.append((arg.body, self._callback_scope(node, arg, scope), False, True))
                     elif offload and isinstance(arg, ast.GeneratorExp):
                         # Only the outermost iterable is evaluated here; the rest runs where
                         # the generator is consumed, in the worker.
@@ -263,6 +274,7 @@ class FunctionWalker:
             return
         found = self._resolve(node, scope)
         if found is None:
+            self._check_helper(node, scope)
             return
         match, name, receiver = found
         rule = match.rule
@@ -284,8 +296,27 @@ class FunctionWalker:
                 self._report_weak(node, match, name, reason)
                 return
             match = self.catalog.evidenced(match, sizes.EVIDENCE[evidence])
-        self.module.findings.append(RawFinding(node, match, name, self.module.written(node.func),
+        self.findings.append(RawFinding(node, match, name, self.module.written(node.func),
                                                self.qualname, reason, evidence))
+
+    def _check_helper(self, node: ast.Call, scope: Scope) -> None:
+        """`self._save(doc)` where `_save` (a sync function of this module) blocks."""
+        summaries = self.module.summaries
+        target = summaries.callee(node, scope)
+        if target is None:
+            return
+        chain = summaries.of(*target)
+        if chain is None:
+            return
+        match = self.catalog.code("AF662" if chain.deadlock else "AF661")
+        if not self.catalog.enabled(match.rule):
+            return
+        written = self.module.written(node.func)
+        name = written or target[0].node.name
+        raw = RawFinding(node, self.catalog.detailed(match, f": it calls {chain.describe()}"), name,
+                         written, self.qualname, match.rule.unfixable or match.category.unfixable_reason)
+        self.findings.append(raw)
+        summaries.found(raw, name, chain)
 
     def _check_property(self, node: ast.Attribute, scope: Scope, in_lambda: bool) -> None:
         """`page.images`: an attribute whose read (or the iteration of what it gives) does the
@@ -297,16 +328,39 @@ class FunctionWalker:
         reason = match.rule.unfixable or match.category.unfixable_reason
         if reason is None and in_lambda:
             reason = "the read is inside a lambda, where `await` cannot go"
-        self.module.findings.append(RawFinding(node, match, f"{recv.type}.{node.attr}",
+        self.findings.append(RawFinding(node, match, f"{recv.type}.{node.attr}",
                                                self.module.written(node), self.qualname, reason))
+
+    def _callee_of_items(self, node: ast.Call, scope: Scope) -> tuple[str, ast.expr | None] | None:
+        """For a call that calls what it is handed on the spot, its name and the expression
+        whose items it hands over: `sorted(xs, key=f)` (xs), `paths.sort(key=f)` (paths)."""
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _CALLS_ARGUMENT and scope.lookup(func.id) is None:
+            at = _ITEMS_FROM[func.id]
+            return func.id, node.args[at] if len(node.args) > at else None
+        if isinstance(func, ast.Attribute) and func.attr == "sort" and not node.args:
+            return "sort", func.value
+        return None
+
+    def _callback_scope(self, node: ast.Call, arg: ast.Lambda, scope: Scope) -> Scope:
+        """`sorted(os.scandir(d), key=lambda e: e.stat().st_mtime)`: the lambda's one parameter
+        is an item of what the call iterates."""
+        inner = lambda_scope(arg, scope)
+        found = self._callee_of_items(node, scope)
+        params = arg.args.posonlyargs + arg.args.args
+        if found is not None and found[1] is not None and len(params) == 1:
+            item = self.ev.item(self.ev.value(found[1], scope))
+            if item is not None:
+                inner.names[params[0].arg] = item
+        return inner
 
     def _check_callbacks(self, node: ast.Call, scope: Scope) -> None:
         """`max(paths, key=os.path.getmtime)`: the builtin calls the blocking function here."""
-        func = node.func
-        if not (isinstance(func, ast.Name) and func.id in _CALLS_ARGUMENT
-                and scope.lookup(func.id) is None):
+        found = self._callee_of_items(node, scope)
+        if found is None:
             return
-        where = _CALLS_ARGUMENT[func.id]
+        name = found[0]
+        where = _CALLS_ARGUMENT.get(name, "key")
         if isinstance(where, int):
             args = node.args[where : where + 1]
         else:
@@ -316,11 +370,11 @@ class FunctionWalker:
                 callee = self.ev.value(arg, scope)
                 match = self.catalog.function(callee.qual) if isinstance(callee, Ref) else None
                 if match is not None:
-                    reason = f"`{func.id}()` calls it on the loop; the whole `{func.id}()` call must move"
+                    reason = f"`{name}()` calls it on the loop; the whole `{name}()` call must move"
                     if match.rule.weak_code:  # `map(json.loads, lines)`: nothing shows a size
                         self._report_weak(arg, match, callee.qual, reason)
                         continue
-                    self.module.findings.append(RawFinding(
+                    self.findings.append(RawFinding(
                         arg, match, callee.qual, self.module.written(arg), self.qualname, reason))
 
     # -- evidence of size (json) -------------------------------------------------------------
@@ -329,14 +383,14 @@ class FunctionWalker:
         weak = self.catalog.code(match.rule.weak_code)
         raw = RawFinding(node, weak, name, self.module.written(getattr(node, "func", node)),
                          self.qualname, reason)
-        self.module.findings.append(raw)
+        self.findings.append(raw)
         self._weak[id(raw)] = (raw, match)
         self._weak_calls[id(node)] = raw
 
     def _upgrade(self, raw: RawFinding, evidence: str) -> None:
         """`blob = json.dumps(x)`, later `f.write(blob)`: the finding gets its default code."""
         _, match = self._weak.pop(id(raw))
-        findings = self.module.findings
+        findings = self.findings
         at = next(i for i, f in enumerate(findings) if f is raw)
         findings[at] = RawFinding(raw.node, self.catalog.evidenced(match, sizes.EVIDENCE[evidence]),
                                   raw.name, raw.written, raw.function, raw.unfixable_reason, evidence)
@@ -404,13 +458,23 @@ class FunctionWalker:
                 match = cat.named_method(func.attr)
                 if match is not None and _named_method_applies(match, node, self.module.text):
                     return match, func.attr, None
-            return None
         callee = self.ev.value(func, scope)
-        if isinstance(callee, Ref):
+        if isinstance(callee, Ref) and not isinstance(func, ast.Attribute):
             match = cat.function(callee.qual)
             if match is not None:
                 return match, callee.qual, None
+        if isinstance(callee, Inst):  # `classifier(text)`, `self.model(**x)`: the object called
+            match = cat.method(callee.type, "__call__")
+            if match is not None:
+                return match, f"{callee.type}.__call__", callee
         return None
+
+
+def _pairwise(target: ast.AST, value: ast.AST) -> bool:
+    """`a, b = x, y`: each name takes its own value (no starred item on either side)."""
+    return (isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+            and not any(isinstance(e, ast.Starred) for e in target.elts + value.elts))
 
 
 def _named_method_applies(match: Match, node: ast.Call, text: str) -> bool:
