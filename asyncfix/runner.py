@@ -121,8 +121,10 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
     imports: dict[str, tuple[str, list[str]]] = {}  # path -> (shown, what it imports), for `project`
     known: dict[str, set] = {}  # shown -> its findings' places: what `project` adds is the rest
 
+    across = "AF663" in opt_in  # the project's helpers in other modules: `project.link`
+
     def collect(shown: str, outcome: list[Finding] | FileError) -> None:
-        if not isinstance(outcome, FileError):
+        if across and outcome and not isinstance(outcome, FileError):
             known.setdefault(shown, set()).update((f.line, f.column, f.category) for f in outcome)
         if shown in test_shown:
             if not isinstance(outcome, FileError):
@@ -183,7 +185,7 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
     finally:
         if pool is not None:
             pool.shutdown()
-    if imports and len(files) + len(tests) > 1:
+    if across and imports and len(files) + len(tests) > 1:
         catalog = Catalog(CATEGORIES, extra, opt_in=opt_in)
         for shown, found in link(imports, [*files, *tests], display, catalog, cache):
             if not isinstance(found, FileError):  # what the file's own analysis did not see

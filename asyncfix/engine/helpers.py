@@ -49,8 +49,9 @@ class Summaries:
         self._done: dict[int, Chain | None] = {}
         self._chains: dict[int, Chain] = {}  # helper findings in walked bodies: their chain
 
-    def callee(self, node: ast.Call, scope: Scope) -> tuple[Func, ClassInfo | None, Scope] | None:
-        """The sync function of this module a call runs, with its class and defining scope."""
+    def callee(self, node: ast.Call, scope: Scope, recv=None) -> tuple[Func, ClassInfo | None, Scope] | None:
+        """The sync function of this module a call runs, with its class and defining scope
+        (``recv``: a method call's receiver, when already known)."""
         ev = self.module.evaluator
         func = node.func
         if isinstance(func, ast.Name):
@@ -64,7 +65,7 @@ class Summaries:
                     return init, held.cls, self.module.scope
             return None
         if isinstance(func, ast.Attribute):
-            recv = ev.value(func.value, scope)
+            recv = ev.value(func.value, scope) if recv is None else recv
             if isinstance(recv, SelfOf):
                 held = ev.class_attr(recv.cls, func.attr)
                 if isinstance(held, Func) and isinstance(held.node, ast.FunctionDef):
@@ -79,7 +80,7 @@ class Summaries:
         self._done[key] = None  # a cycle ends here
         node = self.module.full_def(func.node)
         found = None
-        if node is not None and _runs_when_called(node):
+        if node is not None and _runs_when_called(node, self.module.lines):
             found = self._walk(node, cls, scope)
         self._done[key] = found
         return found
@@ -107,11 +108,14 @@ class Summaries:
         return None
 
 
-def _runs_when_called(node: ast.FunctionDef) -> bool:
+def _runs_when_called(node: ast.FunctionDef, lines) -> bool:
     """Not a generator (its body runs when iterated), not wrapped by a decorator that may defer
     or move it (a context manager, a task, a cached property)."""
     if any(decorator_name(d) not in _PLAIN for d in node.decorator_list):
         return False
+    starts = lines.starts
+    if node.end_lineno < len(starts) and "yield" not in lines.text[starts[node.lineno - 1]:starts[node.end_lineno]]:
+        return True  # the text says it before the tree is walked
     stack = list(node.body)
     while stack:
         item = stack.pop()

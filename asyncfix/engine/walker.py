@@ -51,6 +51,7 @@ class FunctionWalker:
         # block on (``helpers``); its nested functions are none of that
         self.findings = module.findings if findings is None else findings
         self.summary = findings is not None
+        self._receiver: tuple = (None, None)  # the last method call's receiver, as `_resolve` saw it
         self.ev = module.evaluator
         self.catalog = module.catalog
         self.node = node
@@ -302,7 +303,12 @@ class FunctionWalker:
     def _check_helper(self, node: ast.Call, scope: Scope) -> None:
         """`self._save(doc)` where `_save` (a sync function of this module) blocks."""
         summaries = self.module.summaries
-        target = summaries.callee(node, scope)
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            recv = self._receiver[1] if self._receiver[0] is func else self.ev.value(func.value, scope)
+            if not isinstance(recv, SelfOf):  # `self._save(...)`, `store.put(...)` of a module class
+                return
+        target = summaries.callee(node, scope, recv if isinstance(func, ast.Attribute) else None)
         if target is None:
             return
         chain = summaries.of(*target)
@@ -458,7 +464,12 @@ class FunctionWalker:
                 match = cat.named_method(func.attr)
                 if match is not None and _named_method_applies(match, node, self.module.text):
                     return match, func.attr, None
-        callee = self.ev.value(func, scope)
+            self._receiver = (func, recv)  # for `_check_helper`, which would evaluate it again
+            # only these have typed attributes (or `app.state.nlp`, a chain set elsewhere)
+            callee = (self.ev.value(func, scope) if isinstance(recv, (Inst, SelfOf))
+                      else self.module.global_chain(func, scope))
+        else:
+            callee = self.ev.value(func, scope)
         if isinstance(callee, Ref) and not isinstance(func, ast.Attribute):
             match = cat.function(callee.qual)
             if match is not None:
