@@ -96,8 +96,10 @@ class Mentions:
         found = self._starts.get(pattern)
         if found is None:
             text = self.text
+            builtin = _BUILTIN_WORDS  # checked inline first: most matches are not `open`/`input`
             found = self._starts[pattern] = [
-                m.start() for m in pattern.finditer(text) if not _not_the_builtin(text, m)]
+                m.start() for m in pattern.finditer(text)
+                if m.group() not in builtin or not _not_the_builtin(text, m)]
         return found
 
     def within(self, start: int, end: int) -> bool:
