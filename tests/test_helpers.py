@@ -175,3 +175,43 @@ def test_across_modules_is_opt_in(tmp_path):
     paths = _write(tmp_path, PROJECT)
     result = check_files(paths, str, {}, 1, Cache(None, {}))
     assert [f for f in result.findings if f.category == "helpers"] == []
+
+
+COMPOSED = """
+import os
+
+
+class Repo:
+    def __init__(self, root):
+        self.root = root
+
+    def load(self, name):
+        with open(os.path.join(self.root, name)) as fh:
+            return fh.read()
+
+
+def fetch(name):
+    return Repo("/srv").load(name)
+
+
+class Service:
+    def __init__(self):
+        self.repo = Repo("/srv")
+
+    async def get(self, name):
+        return self.repo.load(name)
+
+
+async def handler(name):
+    return fetch(name)
+"""
+
+
+def test_methods_of_other_objects_are_not_followed_alike_on_both_paths():
+    # the fast path keeps only what names a trigger or calls a helper by name or through self;
+    # following `self.repo.load()` would make the full parse find what it cannot
+    from asyncfix.engine.file import analyze_bytes
+
+    data = COMPOSED.encode()
+    fast = analyze_bytes(data, "m.py", Catalog(CATEGORIES), fast=True)
+    assert fast == analyze_bytes(data, "m.py", Catalog(CATEGORIES), fast=False) == []

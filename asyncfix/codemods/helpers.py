@@ -11,8 +11,9 @@ CATEGORY = Category(
         "that block: a helper whose body (or a helper it calls) makes a blocking call of another "
         "category. The finding sits at the coroutine's call and names the chain: "
         "`self._save(...)` -> `_write_json` -> `open` (line 40). AF661: the helper is in the same "
-        "module; AF663 (opt-in: `--extend-select AF663`): in another module of the run, however "
-        "many modules the chain crosses; AF662: the chain ends in a wait on "
+        "module, called by name or through `self`/`cls`; AF663 (opt-in: `--extend-select "
+        "AF663`): in another module of the run, its classes' methods and `__init__` included, "
+        "however many modules the chain crosses; AF662: the chain ends in a wait on "
         "`run_coroutine_threadsafe(...).result()`.",
         why="The helper runs on the loop like any other call: its file write, HTTP request or "
         "sleep holds every other request, heartbeat and health check for its whole length. The "

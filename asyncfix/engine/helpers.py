@@ -49,9 +49,13 @@ class Summaries:
         self._done: dict[int, Chain | None] = {}
         self._chains: dict[int, Chain] = {}  # helper findings in walked bodies: their chain
 
-    def callee(self, node: ast.Call, scope: Scope, recv=None) -> tuple[Func, ClassInfo | None, Scope] | None:
-        """The sync function of this module a call runs, with its class and defining scope
-        (``recv``: a method call's receiver, when already known)."""
+    def callee(self, node: ast.Call, scope: Scope, recv=None,
+               self_name: str | None = None) -> tuple[Func, ClassInfo | None, Scope] | None:
+        """The sync function of this module a call runs, with its class and defining scope:
+        a function by its name, a method of the caller's own class through `self`/`cls`
+        (``self_name``; ``recv``: the receiver, when already known). Not a method of another
+        object of a module class (`self.repo.load()`, `Repo(root)`): the fast path would have to
+        keep every function naming such a class, and its result must equal a full parse's."""
         ev = self.module.evaluator
         func = node.func
         if isinstance(func, ast.Name):
@@ -59,12 +63,9 @@ class Summaries:
             home = self.module.scope if scope.is_global(func.id) else scope
             if isinstance(held, Func):
                 return (held, None, home) if isinstance(held.node, ast.FunctionDef) else None
-            if isinstance(held, SelfOf):  # Store(root): its __init__ runs here
-                init = ev.class_attr(held.cls, "__init__")
-                if isinstance(init, Func) and isinstance(init.node, ast.FunctionDef):
-                    return init, held.cls, self.module.scope
             return None
-        if isinstance(func, ast.Attribute):
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                and func.value.id in (self_name, "cls")):
             recv = ev.value(func.value, scope) if recv is None else recv
             if isinstance(recv, SelfOf):
                 held = ev.class_attr(recv.cls, func.attr)

@@ -304,11 +304,14 @@ class FunctionWalker:
         """`self._save(doc)` where `_save` (a sync function of this module) blocks."""
         summaries = self.module.summaries
         func = node.func
-        if isinstance(func, ast.Attribute):
-            recv = self._receiver[1] if self._receiver[0] is func else self.ev.value(func.value, scope)
-            if not isinstance(recv, SelfOf):  # `self._save(...)`, `store.put(...)` of a module class
+        recv = None
+        if isinstance(func, ast.Attribute):  # `self._save(...)`, `cls._load(...)`
+            if not (isinstance(func.value, ast.Name) and func.value.id in (self.self_name, "cls")):
                 return
-        target = summaries.callee(node, scope, recv if isinstance(func, ast.Attribute) else None)
+            recv = self._receiver[1] if self._receiver[0] is func else self.ev.value(func.value, scope)
+            if not isinstance(recv, SelfOf):
+                return
+        target = summaries.callee(node, scope, recv, self.self_name)
         if target is None:
             return
         chain = summaries.of(*target)
