@@ -79,7 +79,7 @@ class Cache:
         self.dirty = True
 
     def imports(self, path: str) -> list[str] | None:
-        """What the file imports that may be the project's (``project.imported``)."""
+        """The project names the file may call (``project.project_uses``), where AF663 was on."""
         entry = self.entries.get(path)
         return entry[5] if entry is not None and len(entry) > 5 else None
 

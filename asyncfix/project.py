@@ -169,7 +169,7 @@ class _Module:
         self.deps_done = False
         self.view: Catalog | None = None  # the catalog knowing ``deps``
         self._blocking_written: re.Pattern | None = None
-        self._helpers: set[str] | None = None
+        self._helpers = None  # (names, their calls), once the names that block are all known
         self._tree = None
 
     @property
@@ -187,30 +187,26 @@ class _Module:
         return self._blocking_written is not None and self._blocking_written.search(
             self.text, block.start, block.end) is not None
 
-    def helpers(self) -> set[str]:
+    def helpers(self):
         """The module's functions that may block (they name a trigger or a project name that
-        blocks, or call one that does)."""
+        blocks, or call one that does), and where they are called (``fastpath.helper_calls``)."""
         helpers = self._helpers
         if helpers is None:
-            helpers, _ = helper_calls(self.text, list(self.blocks.values()), self.mentioned, lambda b: False)
+            helpers = helper_calls(self.text, list(self.blocks.values()), self.mentioned, lambda b: False)
             if self.deps_done:  # in an import cycle the names that block are not all known yet
                 self._helpers = helpers
         return helpers
 
     def may_block(self, block) -> bool:
-        helpers = self.helpers()
+        names, calls = self.helpers()
         if block.kind == "def":
-            return block.name in helpers
-        return self.mentioned(block) or any(
-            re.search(r"(?<![\w.])%s[ \t]*\(" % re.escape(n), self.text[block.start:block.end])
-            for n in helpers)
+            return block.name in names
+        return self.mentioned(block) or (calls is not None and calls.search(self.text, block.start, block.end))
 
     def reduced_tree(self) -> ast.Module | None:
         """The module with every top-level function and class that cannot block stubbed out."""
         if self._tree is None:
-            helpers = self.helpers()
-            stubs = [(b, "") for b in self.blocks.values()
-                     if not (b.name in helpers if b.kind == "def" else self.may_block(b))]
+            stubs = [(b, "") for b in self.blocks.values() if not self.may_block(b)]
             try:
                 self._tree = ast.parse(stubbed(self.text, stubs))
             except (SyntaxError, ValueError, RecursionError, MemoryError):

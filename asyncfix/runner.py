@@ -27,7 +27,6 @@ BATCH = 48  # files per hand-off: large enough to amortise the round trip, small
 _catalog: Catalog | None = None
 _codes: frozenset[str] | None = None  # check's selection: fixable is what `apply` would fix of it
 _universe: frozenset[str] | None = None  # what `apply -c` plans with (the selection before -c)
-_AF663 = next(r for c in CATEGORIES for r in c.rules if r.code == "AF663")  # opt-in: across modules
 
 
 @dataclass
@@ -60,8 +59,9 @@ def _init_worker(extra: dict[str, str], opt_in: frozenset[str] = frozenset(),
 
 
 def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, object, list[str] | None]]:
-    """Read, hash and analyse files in a worker: (digest, outcome) per file, outcome None when
-    the digest equals the cached one (the file was touched, not changed)."""
+    """Read, hash and analyse files in a worker: (digest, outcome, project uses) per file, outcome
+    None when the digest equals the cached one (the file was touched, not changed); the project
+    names it may call (``project.project_uses``) only where AF663 is selected."""
     out = []
     for path, shown, known in batch:
         try:
@@ -80,7 +80,7 @@ def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, 
             if outcome and _codes is not None and not isinstance(outcome, FileError):
                 outcome = _verdict(data, path, shown, outcome)
             names = None
-            if _catalog.enabled(_AF663) and not isinstance(outcome, FileError):  # helpers across modules
+            if "AF663" in _catalog.opt_in and not isinstance(outcome, FileError):  # helpers across modules
                 names = project_uses(data.decode("utf-8", "replace"), module_name(path), path)
             out.append((digest, outcome, names))
     return out

@@ -13,6 +13,7 @@ import bisect
 
 from asyncfix.catalog import Catalog
 from asyncfix.engine.astutil import FUNCS, flat_statements
+from asyncfix.engine.fastpath import def_stub
 from asyncfix.engine.helpers import Summaries
 from asyncfix.engine.resolve import Evaluator, Scope, bind_target, dotted, import_bindings
 from asyncfix.engine.source import Lines
@@ -42,7 +43,7 @@ class ModuleAnalysis:
         """The function as written, or None for a stub: the fast path leaves a one-line
         `def name(self): pass` only of functions that cannot block (``fastpath``)."""
         stub = (len(node.body) == 1 and isinstance(node.body[0], ast.Pass) and node.end_lineno == node.lineno
-                and self.lines.line(node.lineno).strip() != f"def {node.name}(self): pass")
+                and self.lines.line(node.lineno).strip() != def_stub(node.name))
         return None if stub else node
 
     def written(self, node: ast.AST) -> str | None:

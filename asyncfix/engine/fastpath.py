@@ -109,6 +109,11 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     return stubbed(text, stubs)
 
 
+def def_stub(name: str) -> str:
+    """The one line a function that cannot matter becomes (``ModuleAnalysis.full_def`` knows it)."""
+    return f"def {name}(self): pass"
+
+
 def stubbed(text: str, stubs: list[tuple[Block, str]]) -> str:
     """``text`` with each block a one-line stub (at its indentation) and as many line breaks as
     it had, so every other line keeps its number and columns."""
@@ -116,7 +121,7 @@ def stubbed(text: str, stubs: list[tuple[Block, str]]) -> str:
     for block, indent in sorted(stubs, key=lambda item: item[0].start):
         out.append(text[pos : block.start])
         breaks = text.count("\n", block.start, block.end)
-        stub = f"{indent}def {block.name}(self): pass" if block.kind == "def" else f"{indent}class {block.name}: pass"
+        stub = indent + (def_stub(block.name) if block.kind == "def" else f"class {block.name}: pass")
         out.append(stub + "\n" * breaks if breaks else stub)
         pos = block.end
     out.append(text[pos:])

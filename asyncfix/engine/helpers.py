@@ -49,11 +49,11 @@ class Summaries:
         self._done: dict[int, Chain | None] = {}
         self._chains: dict[int, Chain] = {}  # helper findings in walked bodies: their chain
 
-    def callee(self, node: ast.Call, scope: Scope, recv=None,
-               self_name: str | None = None) -> tuple[Func, ClassInfo | None, Scope] | None:
+    def callee(self, node: ast.Call, scope: Scope, self_name: str | None = None,
+               recv=None) -> tuple[Func, ClassInfo | None, Scope] | None:
         """The sync function of this module a call runs, with its class and defining scope:
         a function by its name, a method of the caller's own class through `self`/`cls`
-        (``self_name``; ``recv``: the receiver, when already known). Not a method of another
+        (``self_name``; ``recv``: the receiver, when the walker already has it). Not a method of another
         object of a module class (`self.repo.load()`, `Repo(root)`): the fast path would have to
         keep every function naming such a class, and its result must equal a full parse's."""
         ev = self.module.evaluator

@@ -90,14 +90,14 @@ def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions
         typed |= grown
         active = [m for m in members if m.mentions or m.uses & typed]
 
-    def is_async(member: Member) -> bool:
-        return member.block.is_async or "async" in text[member.block.start : member.block.end]
+    def is_async(member: Member) -> bool:  # a coroutine, or a method with one inside
+        return member.block.is_async or ASYNC_DEF.search(text, member.block.start, member.block.end) is not None
 
     def calls_helper(member: Member) -> bool:
         return helpers is not None and bool(helpers.search(text, member.block.start, member.block.end))
 
     # sync methods that may block, and those calling them (a coroutine's call of one blocks)
-    sync = [m for m in members if not m.block.is_async and not ASYNC_DEF.search(text, m.block.start, m.block.end)]
+    sync = [m for m in members if not is_async(m)]
     blocking = {m.block.name for m in sync if m.mentions or m.uses & typed or calls_helper(m)}
     while blocking:
         grown = {m.block.name for m in sync if m.uses & blocking} - blocking

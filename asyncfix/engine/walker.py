@@ -303,15 +303,8 @@ class FunctionWalker:
     def _check_helper(self, node: ast.Call, scope: Scope) -> None:
         """`self._save(doc)` where `_save` (a sync function of this module) blocks."""
         summaries = self.module.summaries
-        func = node.func
-        recv = None
-        if isinstance(func, ast.Attribute):  # `self._save(...)`, `cls._load(...)`
-            if not (isinstance(func.value, ast.Name) and func.value.id in (self.self_name, "cls")):
-                return
-            recv = self._receiver[1] if self._receiver[0] is func else self.ev.value(func.value, scope)
-            if not isinstance(recv, SelfOf):
-                return
-        target = summaries.callee(node, scope, recv, self.self_name)
+        known = self._receiver[1] if self._receiver[0] is node.func else None
+        target = summaries.callee(node, scope, self.self_name, known)
         if target is None:
             return
         chain = summaries.of(*target)
