@@ -194,3 +194,40 @@ def test_loads_merged_into_a_helper_keep_the_model_typed(catalog):
                              '    tok = AutoTokenizer.from_pretrained(name)\n'
                              '    model = AutoModel.from_pretrained(name)\n')
     checked_rewrite(source, "m.py", catalog, {"ml"})
+
+
+def test_the_moved_call_of_the_object_keeps_its_result_and_frees_the_loop(probe, monkeypatch):
+    import asyncio
+    import sys
+    import time
+    import types
+
+    from tests.lag import with_lag
+
+    class Thing:  # a model: calling it works for a while (as torch kernels, off the GIL)
+        def __call__(self, x, flag=False):
+            time.sleep(0.25)
+            return (x * 2, flag)
+
+    fake = types.ModuleType("pkg")
+    fake.make = Thing
+    monkeypatch.setitem(sys.modules, "pkg", fake)
+    source = textwrap.dedent("""\
+        import pkg
+
+        thing = pkg.make()
+
+
+        async def f(x):
+            result = thing(x, flag=True)
+            return result
+        """)
+    rewritten = checked_rewrite(source, "m.py", probe, {"probe"}).text
+    outcomes = []
+    for text in (source, rewritten):
+        space: dict = {}
+        exec(compile(text, "m.py", "exec"), space)
+        outcomes.append(asyncio.run(with_lag(lambda: space["f"](21))))
+    (before, lag_before), (after, lag_after) = outcomes
+    assert before == after == (42, True)
+    assert lag_before > 0.2 and lag_after < 0.1, (lag_before, lag_after)
