@@ -3,6 +3,7 @@ one module and across the modules of a run."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from asyncfix.cache import Cache
 from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_source
+from asyncfix.engine.helpers import Chain, Summaries
+from asyncfix.engine.walker import RawFinding
 from asyncfix.project import imported, module_name
 from asyncfix.runner import check_files
 
@@ -50,6 +53,25 @@ def test_a_chain_in_one_module_is_named_at_the_coroutine_s_call():
             _save(path, {})
     """) == ["13 AF661 `_save` blocks the event loop in a helper of the project: it calls `_write` -> "
              "`open` (line 5)"]
+
+
+def test_a_dropped_finding_s_chain_is_not_inherited_by_a_finding_with_its_id():
+    """A walked body's findings are dropped after its walk; CPython then hands the same address
+    (the id) to the next finding made. Looked up by id alone, that finding took the old chain:
+    `_settings ... it calls self._copy -> shutil.copyfile`, another helper's chain (found by the
+    fast-path differential test, depending on what ran before)."""
+    node = ast.parse("f()").body[0].value
+
+    def raw() -> RawFinding:
+        return RawFinding(node, None, "f", "f", "h", None)
+
+    summaries = Summaries(module=None)
+    first = raw()
+    summaries.found(first, "_copy", Chain(("shutil.copyfile",), 68, False))
+    assert summaries.chain_of(first) == Chain(("_copy", "shutil.copyfile"), 68, False)
+    del first  # had the summaries not kept it, the next finding made would take its address
+    made = [raw() for _ in range(1000)]
+    assert [r for r in made if summaries.chain_of(r) is not None] == []
 
 
 def test_pure_generator_decorated_and_silenced_helpers_are_quiet():

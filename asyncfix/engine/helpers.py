@@ -47,7 +47,9 @@ class Summaries:
     def __init__(self, module: "ModuleAnalysis"):
         self.module = module
         self._done: dict[int, Chain | None] = {}
-        self._chains: dict[int, Chain] = {}  # helper findings in walked bodies: their chain
+        # helper findings in walked bodies: their chain. The finding is kept with it: its walk's
+        # list is dropped, and a later finding given the same id must not inherit the chain.
+        self._chains: dict[int, tuple["RawFinding", Chain]] = {}
 
     def callee(self, node: ast.Call, scope: Scope, self_name: str | None = None,
                recv=None) -> tuple[Func, ClassInfo | None, Scope] | None:
@@ -87,7 +89,12 @@ class Summaries:
         return found
 
     def found(self, raw: "RawFinding", name: str, chain: Chain) -> None:
-        self._chains[id(raw)] = Chain((name,) + chain.steps, chain.line, chain.deadlock, chain.path)
+        self._chains[id(raw)] = (raw, Chain((name,) + chain.steps, chain.line, chain.deadlock, chain.path))
+
+    def chain_of(self, raw: "RawFinding") -> Chain | None:
+        """The chain ``found`` recorded for this very finding."""
+        entry = self._chains.get(id(raw))
+        return entry[1] if entry is not None and entry[0] is raw else None
 
     def _walk(self, node: ast.FunctionDef, cls: ClassInfo | None, scope: Scope) -> Chain | None:
         from asyncfix.engine.walker import FunctionWalker  # the walker asks this module back
@@ -98,7 +105,7 @@ class Summaries:
         for raw in sorted(sink, key=lambda r: (r.node.end_lineno, r.node.end_col_offset)):  # inner calls first
             if not catalog.enabled(raw.match.rule) or suppressed(lines.line(raw.node.lineno), raw.match):
                 continue
-            inner = self._chains.get(id(raw))
+            inner = self.chain_of(raw)
             if inner is not None:
                 return inner
             step = raw.written or canonical(raw.name)
