@@ -21,7 +21,7 @@ from asyncfix.catalog import Catalog, Match
 from asyncfix.engine.blocks import def_blocks
 from asyncfix.engine.fastpath import helper_calls, stubbed
 from asyncfix.engine.helpers import Chain
-from asyncfix.engine.triggers import EVERYTHING, Mentions, imported_names, pattern_for
+from asyncfix.engine.triggers import EVERYTHING, Finder, Mentions, imported_names
 from asyncfix.engine.values import Func
 from asyncfix.findings import FileError, Finding
 
@@ -181,7 +181,7 @@ class _Module:
     def mentioned(self, block) -> bool:
         if self._mentions is None:
             words, dotted, _ = imported_names(self.text, self._linker.catalog)
-            self._mentions = Mentions(self.text, EVERYTHING if words is None else pattern_for(words, dotted))
+            self._mentions = Mentions(self.text, EVERYTHING if words is None else Finder.of(words, dotted))
         if self._mentions.within(block.start, block.end):
             return True
         return self._blocking_written is not None and self._blocking_written.search(

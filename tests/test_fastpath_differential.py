@@ -229,6 +229,40 @@ def test_fast_path_equals_full_parse_on_literal_edge_cases(source, catalog):
     assert findings(source, catalog, fast=True) == findings(source, catalog, fast=False)
 
 
+LOOSE_COROUTINE = """\
+import os
+import sys
+
+if sys.platform == "win32":
+    async def listing(base):
+        return os.listdir(base)
+else:
+    class Lister:
+        async def listing(self, base):
+            return sorted(os.listdir(base))
+"""
+
+
+def test_coroutine_in_module_level_code_is_parsed(catalog):
+    """No top-level function or class holds these coroutines: the block scan kept nothing and
+    the fast path reported nothing (found with fixtures/fuzz_found/f12_0_*.py)."""
+    assert lines_and_codes(LOOSE_COROUTINE, catalog) == [(6, "AF204"), (10, "AF204")]
+
+
+def test_fast_path_equals_full_parse_on_every_fixture(catalog):
+    """Every fixture as it is, the before/after pairs and fuzz-found programs included."""
+    differ = []
+    for path in sorted(FIXTURES.rglob("*.py")):
+        text = path.read_text("utf-8")
+        try:
+            full = findings(text, catalog, fast=False)
+        except SyntaxError:
+            continue
+        if findings(text, catalog, fast=True) != full:
+            differ.append(path.relative_to(FIXTURES).as_posix())
+    assert differ == []
+
+
 def test_line_the_scan_cannot_read_sends_the_file_to_the_full_parse(catalog):
     """Python 3.12 f-strings may hold their own quotes: the scan cannot tell where such a string
     ends, so it does not cut the file at all."""

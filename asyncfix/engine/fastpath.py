@@ -25,8 +25,8 @@ from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, def_blocks
 from asyncfix.engine.members import _MEMBER_HEAD, class_chain, member_stubs
 from asyncfix.engine.textscan import ASYNC_DEF, literals
-from asyncfix.engine.triggers import (EVERYTHING, Mentions, add_module_objects, imported_names,
-                                      pattern_for, returns_trigger)
+from asyncfix.engine.triggers import (EVERYTHING, Finder, Mentions, add_module_objects, imported_names,
+                                      returns_trigger)
 
 
 def reduce_source(text: str, catalog: Catalog) -> str | None:
@@ -42,12 +42,14 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
     if complete:
         mentions = Mentions(text, EVERYTHING)
     else:
-        mentions = Mentions(text, pattern_for(imported[0], imported[1]))
+        mentions = Mentions(text, Finder.of(imported[0], imported[1]))
         if not mentions.beyond_imports():
             return None
     if not literals(text).sure:
         return text  # a line the block scan cannot read safely: parse it all
     blocks = def_blocks(text)
+    if _loose_coroutine(text, async_at, blocks):
+        return text  # a coroutine in module-level code (`if sys.platform == ...:`): parse it all
 
     def spans_async(block: Block) -> bool:
         i = bisect.bisect_left(async_at, block.start)
@@ -107,6 +109,21 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
             if scanned is not None:  # else the class is kept whole
                 stubs += member_stubs(scanned, block, chain, mentions, helpers)
     return stubbed(text, stubs)
+
+
+def _loose_coroutine(text: str, async_at: list[int], blocks: list[Block]) -> bool:
+    """Whether an `async def` starts a line of module-level code outside the top-level functions
+    and classes (under an `if` or `try`): the blocks alone would not keep it."""
+    starts = [b.start for b in blocks]
+    code = literals(text)
+    for at in async_at:
+        i = bisect.bisect_right(starts, at) - 1
+        if i >= 0 and at < blocks[i].end:
+            continue
+        line = text.rfind("\n", 0, at) + 1
+        if not text[line:at].strip() and code.starts_line(line):
+            return True
+    return False
 
 
 def def_stub(name: str) -> str:

@@ -1,6 +1,6 @@
 """What a function must mention to be worth parsing, from the module's imports and the objects
-it makes from them. Patterns are compiled once per import set; each scans a module once
-(``Mentions``), and blocks look up their own ranges in what it found."""
+it makes from them. A ``Finder`` lists the words and attribute chains that count; it scans a
+module once (``Mentions``), and blocks look up their own ranges in what it found."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ _IMPORT_WORD = re.compile(r"import[ \t(]")
 
 
 def imported_names(text: str, catalog: Catalog):
-    """(words, dotted patterns, modules) the module's imports make triggers; (None, ...) when a
-    star import binds names we cannot list."""
+    """(words, dotted, modules) the module's imports make triggers (``dotted``: a module's local
+    name -> the attributes that matter, `os` -> {remove, ...}; ``modules``: the same without
+    `builtins`); (None, ...) when a star import binds names we cannot list."""
     words = {"open", "input", *catalog.method_names_in(text)}
-    dotted: set[str] = set()
+    dotted: dict[str, frozenset[str]] = {}
     modules: dict[str, frozenset[str]] = {}  # `import os`: os -> the attributes that matter
     imports = _import_pattern(catalog)
     seen: set[int] = set()
@@ -49,7 +50,7 @@ def imported_names(text: str, catalog: Catalog):
             else:
                 qual, local = f"{module}.{name}", bound or name
             if qual == "builtins":  # `builtins.open(p)`
-                dotted.add(_dotted(local, _BUILTIN_WORDS))
+                dotted[local] = dotted.get(local, frozenset()) | _BUILTIN_WORDS
                 continue
             if not catalog.mentions(qual):
                 continue
@@ -58,9 +59,8 @@ def imported_names(text: str, catalog: Catalog):
                     or catalog.result_type(qual):
                 words.add(local)
             else:
-                dotted.add(_dotted(local, children))
-                modules[local] = children
-    return frozenset(words), frozenset(dotted), modules
+                dotted[local] = modules[local] = modules.get(local, frozenset()) | children
+    return frozenset(words), dotted, modules
 
 
 _BUILTIN_WORDS = frozenset({"open", "input"})
@@ -69,56 +69,143 @@ _BUILTIN_WORDS = frozenset({"open", "input"})
 _BUILTIN_USE = re.compile(r"[ \t\f]*(?:[(,);#\\\r\n]|$)")
 
 
-def _not_the_builtin(text: str, found: re.Match) -> bool:
+def _not_the_builtin(text: str, at: int, end: int, size: int | None = None) -> bool:
     """`self.open(...)`, `reopen`, `user_input`: not the builtin; nor `input: str`, `open=True`,
     `"input"`, `the input.`, `input and output` (a parameter, a keyword, a string, prose), where
-    nothing the analysis looks at can hold the builtin. The pattern has no leading `\\b` (for
-    speed), so this is checked per match instead."""
-    if found.group() not in _BUILTIN_WORDS:
-        return False
-    at = found.start()
+    nothing the analysis looks at can hold the builtin. Words are found without a boundary before
+    them, so this is checked per occurrence of `open`/`input`."""
     if at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_."):
         return True
-    return _BUILTIN_USE.match(text, found.end()) is None
+    return _BUILTIN_USE.match(text, end, len(text) if size is None else size) is None
+
+
+def _word(c: str) -> bool:
+    return c.isalnum() or c == "_"  # what the regex `\w` matches
+
+
+ANY = None  # a part of a chain: any attribute (`Cache.<any>.`)
+DOT = ""  # a chain's last part: the dot alone
+_ATTR = re.compile(r"\s*\.\s*(\w*)")  # `.name` after a head, across spaces and line breaks
+
+
+class Finder:
+    """The triggers of a module: words (`open`, `requests`, `client`) and attribute chains
+    (`os.remove`, `app.state.converter`, `Cache.<any>.`), each found from its head word with
+    `str.find`. A regex alternation of them had to be compiled per import set (a compile cost
+    more than the module's whole scan) and was slower to run than a `find` per head.
+
+    ``heads``: head word -> its tails; a tail is a tuple of parts, each a set of attribute names,
+    ``ANY`` or (last) ``DOT``; the empty tail is the word alone. An occurrence needs no word
+    boundary before it (`reopen` counts as `open`: at worst a block is kept that was not needed)
+    and a word boundary after its last name."""
+
+    def __init__(self, heads: dict[str, tuple[tuple, ...]]):
+        self.heads = heads
+
+    @classmethod
+    def of(cls, words=(), dotted=None, chains=()) -> "Finder":
+        """From words, ``dotted`` (a module's name -> the attributes that matter) and chains (a
+        head followed by parts)."""
+        heads: dict[str, set[tuple]] = {}
+        for word in words:
+            heads.setdefault(word, set()).add(())
+        for local, children in (dotted or {}).items():
+            heads.setdefault(local, set()).add((frozenset(children),))
+        for head, *parts in chains:
+            heads.setdefault(head, set()).add(tuple(parts))
+        return cls({head: tuple(tails) for head, tails in heads.items()})
+
+    def merged(self, other: "Finder") -> "Finder":
+        heads = dict(self.heads)
+        for head, tails in other.heads.items():
+            heads[head] = tuple(set(heads.get(head, ())) | set(tails))
+        return Finder(heads)
+
+    def starts(self, text: str, pos: int = 0, endpos: int | None = None) -> list[int]:
+        """Where the triggers start in ``text[pos:endpos]``, in order (the builtin `open` and
+        `input` only where the analysis can see them)."""
+        size = len(text) if endpos is None else min(endpos, len(text))
+        found = []
+        for head, tails in self.heads.items():
+            width = len(head)
+            builtin = head in _BUILTIN_WORDS
+            at = text.find(head, pos, size)
+            while at >= 0:
+                end = at + width
+                for tail in tails:
+                    if not tail:
+                        if (end == size or not _word(text[end])) and not (
+                                builtin and _not_the_builtin(text, at, end, size)):
+                            found.append(at)
+                            break
+                    elif _follows(text, end, size, tail):
+                        found.append(at)
+                        break
+                at = text.find(head, end, size)
+        found.sort()
+        return found
+
+    def search(self, text: str, pos: int = 0, endpos: int | None = None) -> bool:
+        """Whether a trigger occurs in ``text[pos:endpos]`` (a short text: an annotation, a value)."""
+        size = len(text) if endpos is None else min(endpos, len(text))
+        if size - pos < 4096:  # most such texts name no head at all: `in` tells at C speed
+            chunk = text[pos:size]
+            if not any(head in chunk for head in self.heads):
+                return False
+        return bool(self.starts(text, pos, size))
+
+
+def _follows(text: str, end: int, size: int, tail: tuple) -> bool:
+    """Whether the parts of ``tail`` follow ``text[:end]`` (within ``text[:size]``)."""
+    for part in tail:
+        attr = _ATTR.match(text, end, size)
+        if attr is None:
+            return False
+        if part == DOT:
+            return True
+        name = attr.group(1)
+        if not name or (part is not ANY and name not in part):
+            return False
+        end = attr.end()
+    return True
 
 
 class Mentions:
-    """Where a module mentions its triggers. Each pattern scans the whole text once; the blocks,
+    """Where a module mentions its triggers. The finder scans the whole text once; the blocks,
     classes and methods that ask about their own ranges are answered by bisection, so no part of
     the text is searched twice."""
 
     def __init__(self, text: str, triggers):
         self.text = text
-        self.triggers = triggers  # a pattern, Triggers, or EVERYTHING
-        self._starts: dict[re.Pattern, list[int]] = {}
+        self.triggers = triggers  # a Finder, or EVERYTHING
+        self._starts: list[int] | None = None
 
-    def starts(self, pattern: re.Pattern) -> list[int]:
-        found = self._starts.get(pattern)
-        if found is None:
-            text = self.text
-            builtin = _BUILTIN_WORDS  # checked inline first: most matches are not `open`/`input`
-            found = self._starts[pattern] = [
-                m.start() for m in pattern.finditer(text)
-                if m.group() not in builtin or not _not_the_builtin(text, m)]
-        return found
+    def starts(self) -> list[int]:
+        if self._starts is None:
+            self._starts = self.triggers.starts(self.text)
+        return self._starts
+
+    def add(self, extra: Finder) -> None:
+        """Count the module's own objects too (``add_module_objects``)."""
+        if self.triggers is EVERYTHING:
+            return
+        starts = self.starts()
+        self.triggers = self.triggers.merged(extra)
+        self._starts = sorted(starts + extra.starts(self.text))
 
     def within(self, start: int, end: int) -> bool:
         """Whether a trigger starts in ``text[start:end]``."""
-        triggers = self.triggers
-        if triggers is EVERYTHING:
+        if self.triggers is EVERYTHING:
             return start < end
-        for pattern in (triggers.base, triggers.extra) if isinstance(triggers, Triggers) else (triggers,):
-            starts = self.starts(pattern)
-            i = bisect.bisect_left(starts, start)
-            if i < len(starts) and starts[i] < end:
-                return True
-        return False
+        starts = self.starts()
+        i = bisect.bisect_left(starts, start)
+        return i < len(starts) and starts[i] < end
 
     def beyond_imports(self) -> bool:
         """Whether a trigger occurs anywhere but in a module-level import line. When none does,
         no function can mention one and no module-level object can be made from one."""
         text = self.text
-        for at in self.starts(self.triggers):
+        for at in self.starts():
             if not _TOP_IMPORT.match(text, text.rfind("\n", 0, at) + 1):
                 return True
         return False
@@ -138,7 +225,7 @@ def add_module_objects(text: str, blocks: list[Block], imported, mentions: Menti
     classes = {b.name for b in blocks if b.kind == "class" and mentions.within(b.start, b.end)}
     names = _Names(words | classes, modules)
     extra_words: set[str] = set()
-    extra_dotted: set[str] = set()
+    chains: list[tuple] = []
     assigned = [m.groups() for m in _ASSIGN.finditer("\n" + text)]
     while True:  # module-level objects built from catalog calls (or from such objects)
         new = {name for name, value in assigned if name not in names.words and names.match(value)}
@@ -148,29 +235,17 @@ def add_module_objects(text: str, blocks: list[Block], imported, mentions: Menti
         extra_words |= new
     for chain, value in chain_assignments(text, module_names(text)):  # `app.state.converter = ...`
         if names.match(value):
-            extra_dotted.add(r"\s*\.\s*".join(map(re.escape, chain.split("."))))
+            head, *parts = chain.split(".")
+            chains.append((head, *(frozenset({part}) for part in parts)))
     for block in blocks:
         if block.kind == "class" and block.name in classes:
             # `Cache.conn.execute(q)` reads a class attribute through the class name
-            extra_dotted.add(rf"{re.escape(block.name)}\s*\.\s*\w+\s*\.")
+            chains.append((block.name, ANY, DOT))
         elif block.kind == "def" and block.name not in names.words and returns_trigger(text, block, names):
             names.words.add(block.name)
             extra_words.add(block.name)
-    if extra_words or extra_dotted:
-        mentions.triggers = Triggers(mentions.triggers, _pattern(extra_words, extra_dotted))
-
-
-class Triggers:
-    """Two patterns searched in turn: the one the imports give (shared by files with the same
-    imports, so rarely compiled) and a small one of this file's own objects."""
-
-    def __init__(self, base: re.Pattern, extra: re.Pattern):
-        self.base = base
-        self.extra = extra
-
-    def search(self, text: str, pos: int = 0, endpos: int | None = None):
-        endpos = len(text) if endpos is None else endpos
-        return self.base.search(text, pos, endpos) or self.extra.search(text, pos, endpos)
+    if extra_words or chains:
+        mentions.add(Finder.of(extra_words, chains=chains))
 
 
 _CHAINS = re.compile(r"[A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)*")
@@ -221,36 +296,4 @@ def _import_pattern(catalog: Catalog) -> re.Pattern:
     return found[1]
 
 
-_DOTTED: dict[tuple[str, frozenset], str] = {}
-
-
-def _dotted(local: str, children: frozenset[str]) -> str:
-    """`os\\s*\\.\\s*(?:remove|...)`: the module name followed by one of its catalog attributes."""
-    key = (local, children)
-    found = _DOTTED.get(key)
-    if found is None:
-        names = "|".join(sorted(map(re.escape, children)))
-        found = _DOTTED[key] = rf"{re.escape(local)}\s*\.\s*(?:{names})"
-    return found
-
-
 EVERYTHING = re.compile(r"(?s).")  # a star import binds names we cannot list: all may matter
-_PATTERNS: dict[tuple[frozenset, frozenset], re.Pattern] = {}
-
-
-def _pattern(words: set[str], dotted: set[str]) -> re.Pattern:
-    key = (frozenset(words), frozenset(dotted))
-    found = _PATTERNS.get(key)
-    if found is None:
-        if len(_PATTERNS) > 2000:
-            _PATTERNS.clear()
-        # No leading \b: it would stop sre from skipping ahead by the possible first characters
-        # (3x slower). `reopen` then also counts as `open`: a block kept that was not needed.
-        source = r"(?:" + "|".join(sorted(map(re.escape, words)) + sorted(dotted)) + r")\b"
-        found = _PATTERNS[key] = re.compile(source)
-    return found
-
-
-def pattern_for(words, dotted) -> re.Pattern:
-    """The compiled (and cached) pattern for a set of words and dotted patterns."""
-    return _pattern(set(words), set(dotted))
