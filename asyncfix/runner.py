@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from asyncfix.apply import FileResult
 
 BATCH = 48  # files per hand-off: large enough to amortise the round trip, small enough to balance
+# The cache's digest of a file without `async`: nothing in it runs on a loop, so its content
+# needs no hash (it is read again only when its size or mtime changes).
+NO_COROUTINE = "no-coroutine"
 _catalog: Catalog | None = None
 _codes: frozenset[str] | None = None  # check's selection: fixable is what `apply` would fix of it
 _universe: frozenset[str] | None = None  # what `apply -c` plans with (the selection before -c)
@@ -68,13 +71,14 @@ def _analyze_batch(batch: list[tuple[str, str, str | None]]) -> list[tuple[str, 
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            out.append(("", FileError(shown, f"cannot read: {exc.strerror or exc}")))
+            out.append(("", FileError(shown, f"cannot read: {exc.strerror or exc}"), None))
+            continue
+        if b"async" not in data:  # no coroutine in the file: nothing can run on a loop
+            out.append((NO_COROUTINE, None if known == NO_COROUTINE else [], None))
             continue
         digest = content_hash(data)
         if digest == known:
             out.append((digest, None, None))
-        elif b"async" not in data:  # no coroutine in the file: nothing can run on a loop
-            out.append((digest, [], None))
         else:
             outcome = analyze_bytes(data, shown, _catalog)
             if outcome and _codes is not None and not isinstance(outcome, FileError):

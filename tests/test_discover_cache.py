@@ -94,3 +94,30 @@ def test_a_change_to_asyncfix_itself_invalidates_the_cache(tmp_path, monkeypatch
     assert Cache(tmp_path, {}).get("a.py", "digest") == [stored]
     monkeypatch.setattr(cache_module, "engine_hash", lambda: "another engine")
     assert Cache(tmp_path, {}).get("a.py", "digest") is None
+
+
+def test_a_file_without_coroutines_is_cached_unhashed_and_seen_when_it_gains_one(tmp_path, monkeypatch, cli):
+    """Nothing in a file without `async` runs on a loop: the cache keeps it under a marker, not
+    a hash of its bytes; once it gains a coroutine it is analysed."""
+    monkeypatch.chdir(tmp_path)
+    plain = "import time\n\ndef f():\n    time.sleep(1)\n"
+    (tmp_path / "app.py").write_text(plain)
+    assert json.loads(cli("check", "--format", "json").stdout)["findings"] == []
+    entries = json.loads(next((tmp_path / ".asyncfix_cache").glob("check-*.json")).read_text())
+    assert entries["app.py"][2:4] == ["no-coroutine", "ok"]
+    assert json.loads(cli("check", "--format", "json").stdout)["findings"] == []  # served warm
+    (tmp_path / "app.py").write_text(plain.replace("def f", "async def f"))
+    after = json.loads(cli("check", "--format", "json").stdout)
+    assert [f["code"] for f in after["findings"]] == ["AF501"]
+
+
+def test_a_file_gone_between_stat_and_read_is_an_error_not_a_crash(tmp_path):
+    """The worker's own read can fail after the stat: an error for that file, the rest checked."""
+    from asyncfix.runner import _analyze_batch, _init_worker
+
+    _init_worker({})
+    (tmp_path / "ok.py").write_text(BLOCKING)
+    out = _analyze_batch([(str(tmp_path / "gone.py"), "gone.py", None), (str(tmp_path / "ok.py"), "ok.py", None)])
+    (digest, error, names), (_, findings, _) = out
+    assert (digest, names) == ("", None) and error.message.startswith("cannot read: ")
+    assert [f.code for f in findings] == ["AF501"]
