@@ -182,7 +182,7 @@ class _Module:
         if self._mentions is None:
             words, dotted, _ = imported_names(self.text, self._linker.catalog)
             self._mentions = Mentions(self.text, EVERYTHING if words is None else Finder.of(words, dotted))
-        if self._mentions.within(block.start, block.end):
+        if self._mentions.within_block(block):
             return True
         return self._blocking_written is not None and self._blocking_written.search(
             self.text, block.start, block.end) is not None

@@ -309,3 +309,113 @@ def test_base_class_without_methods_keeps_its_attributes(catalog):
     """A base class with only class-level attributes: they type `self.conn` in the subclass."""
     source = DOCSTRING_EXAMPLE.replace("\n    def close(self):\n        self.conn.close()\n", "")
     assert lines_and_codes(source, catalog) == [(19, "AF302")] * 2
+
+
+# Each case: the fast path must report exactly what the full parse does (a finding in each).
+SERVICE_INSTANCE = '''\
+import asyncio
+import sqlite3
+
+
+class Services:
+    def __init__(self, path):
+        self.db = sqlite3.connect(path)
+
+
+async def startup():
+    services = await asyncio.to_thread(Services, "app.db")
+    services.db.execute("select 1")
+
+
+async def handler(svc: Services):
+    return svc.db.execute("select 2").fetchall()
+'''
+
+GENERIC_BASE = '''\
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Base(Generic[T]):
+    def _error(self, path):
+        with open(path) as fh:
+            return fh.read()
+
+
+class AsyncClient(Base[int]):
+    async def request(self, path):
+        raise ValueError(self._error(path))
+'''
+
+DECLARED_ATTRIBUTE = '''\
+import socket
+
+
+class Wakeup:
+    def __init__(self):
+        self.sock: socket.socket
+        self.count: int
+        self.sock, self.other = socket.socketpair()
+
+    def drain(self):
+        self.sock.recv(1)
+
+    async def wait(self):
+        self.drain()
+'''
+
+
+@pytest.mark.parametrize("source", [SERVICE_INSTANCE, GENERIC_BASE, DECLARED_ATTRIBUTE],
+                         ids=["instance-of-a-module-class", "subscripted-base-class", "declared-attribute"])
+def test_fast_path_follows_instances_generic_bases_and_declared_attributes(source, catalog):
+    """Once missed by the fast path alone: an instance of a module class holding a catalog object
+    (made by `to_thread(Services)` or annotated `svc: Services`), a base class written
+    `Base[int]`, an attribute declared `self.sock: socket.socket` or set from a tuple (three
+    corpus findings, and a labelled one in realistic_clients that only an accident kept)."""
+    full = findings(source, catalog, fast=False)
+    assert full and findings(source, catalog, fast=True) == full
+
+
+INPUT_PARAMETER = '''\
+import json  # an import the finder knows, so the module is scanned
+
+
+async def invoke(self, input, config=None):
+    return await self.run(input=input, config=config)
+
+
+async def ask():
+    return input("name? ")
+'''
+
+
+def test_input_named_as_a_parameter_is_not_the_builtin(catalog):
+    """`input=input` passes the parameter: that coroutine is stubbed; the builtin call is kept."""
+    reduced = reduce_source(INPUT_PARAMETER, catalog)
+    assert "self.run" not in reduced and 'input("name? ")' in reduced
+    assert lines_and_codes(INPUT_PARAMETER, catalog) == [(9, "AF601")]
+
+
+MIXIN = '''\
+import time
+
+
+class Commands:
+    def ping(self):
+        return self.execute("PING")
+
+    def nap(self):
+        time.sleep(1)
+
+
+class Client(Commands):
+    async def run(self):
+        self.nap()
+'''
+
+
+def test_a_base_class_keeps_only_the_members_its_subclasses_use(catalog):
+    reduced = reduce_source(MIXIN, catalog)
+    assert 'self.execute("PING")' not in reduced and "time.sleep(1)" in reduced
+    assert findings(MIXIN, catalog, fast=True) == findings(MIXIN, catalog, fast=False) != []

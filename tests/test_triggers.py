@@ -1,5 +1,5 @@
-"""The fast path's trigger finder against the regex it replaced: found from each head word with
-`str.find`, it must report exactly the places where the regex alternation matches."""
+"""The fast path's trigger finder against a regex alternation of the same words and chains:
+found from each head word with `str.find`, it must report exactly where the regex matches."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ DOTTED = {"os": frozenset({"remove", "path"}), "np": frozenset({"load"})}
 CHAINS = [("app", frozenset({"state"}), frozenset({"conv"})), ("Cache", ANY, DOT)]
 FINDER = Finder.of(WORDS, DOTTED, CHAINS)
 
-# What the fast path compiled before: words and dotted names then a word boundary; the class
-# chain `Cache.<any>.` is searched without the boundary after its dot (the finder asks no more).
-_BOUNDED = re.compile(r"(?:" + "|".join(
+# Whole names: no word character before, a word boundary after; the class chain `Cache.<any>.`
+# is searched without the boundary after its dot (the finder asks no more).
+_BOUNDED = re.compile(r"(?<!\w)(?:" + "|".join(
     [*WORDS,
      *(rf"{local}\s*\.\s*(?:{'|'.join(sorted(names))})" for local, names in DOTTED.items()),
      r"app\s*\.\s*state\s*\.\s*conv"]) + r")\b")
-_CLASS_CHAIN = re.compile(r"Cache\s*\.\s*\w+\s*\.")
+_CLASS_CHAIN = re.compile(r"(?<!\w)Cache\s*\.\s*\w+\s*\.")
 
 TOKENS = ["open", "input", "reopen", "client", "clients", "get", "os", "pos", "np", "remove",
           "removed", "path", "load", "app", "state", "conv", "Cache", "conn", "exec", ".", " . ",
@@ -49,7 +49,7 @@ def test_finder_matches_where_the_regex_does(text):
 
 def test_examples():
     assert FINDER.starts("x = os.path.join(a)") == [4]
-    assert FINDER.starts("pos.remove(1); os . removed") == [1]  # no boundary before, one after
+    assert FINDER.starts("pos.remove(1); os . removed; self.os.remove(2)") == [34]
     assert FINDER.starts("f = open(p)\nself.open(p)\nreopen(p)\nopen_file = 1") == [4]
     assert FINDER.starts("app.state.conv.run()\napp.state.other") == [0]
     assert FINDER.starts("Cache.conn.execute(q)\nCache.name") == [0]

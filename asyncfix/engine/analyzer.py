@@ -17,7 +17,7 @@ from asyncfix.engine.fastpath import def_stub
 from asyncfix.engine.helpers import Summaries
 from asyncfix.engine.resolve import Evaluator, Scope, bind_target, dotted, import_bindings
 from asyncfix.engine.source import Lines
-from asyncfix.engine.textscan import ASYNC_DEF, chain_assignments, module_names
+from asyncfix.engine.textscan import ASYNC_DEF, module_chains
 from asyncfix.engine.values import SHADOW, ClassInfo, Func, SelfOf, Value, outer
 from asyncfix.engine.walker import FunctionWalker, RawFinding
 
@@ -120,7 +120,7 @@ class ModuleAnalysis:
                     if isinstance(target, ast.Name) and value is not None:
                         info.attrs[target.id] = value
         for stmt in info.node.body:
-            if isinstance(stmt, FUNCS):
+            if isinstance(stmt, FUNCS) and self.full_def(stmt) is not None:  # a stub sets nothing
                 FunctionWalker(self, stmt, self.scope, info, stmt.name, mode="attrs").run()
         info.state = "done"
 
@@ -130,8 +130,7 @@ class ModuleAnalysis:
         if chain is None or chain.startswith(("self.", "cls.")):
             return None
         if self._chains is None:
-            roots = module_names(self.text)
-            self._chains = {chain for chain, _ in chain_assignments(self.text, roots)}
+            self._chains = {chain for chain, _ in module_chains(self.text)}
         if chain not in self._chains or not scope.is_global(chain.partition(".")[0]):
             return None
         if self.chain_values is None:

@@ -46,7 +46,21 @@ def _scans(indent: str) -> tuple[re.Pattern, re.Pattern]:
     return scans
 
 
+_MEMO: list = [None, {}]  # the last text asked about, and its scans: a class is asked about often
+
+
 def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
+    """``_def_blocks``, remembered for the last text (the blocks are not changed by callers)."""
+    if _MEMO[0] is not text:
+        _MEMO[0], _MEMO[1] = text, {}
+    key = (indent, start, end)
+    found = _MEMO[1].get(key)
+    if found is None:
+        found = _MEMO[1][key] = _def_blocks(text, indent, start, end)
+    return found
+
+
+def _def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
     """Functions and classes (with their decorators) at one indentation: top-level ones, or the
     members of a class body. A block runs to the next line at that indentation that can start a
     statement: not a closing bracket, not in a triple-quoted string, not after a
@@ -81,6 +95,77 @@ def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = No
 
 def _block(head: re.Match, start: int, stop: int) -> Block:
     name = head.group(2) or head.group(3)
-    bases = tuple(b.strip().rpartition(".")[2] for b in (head.group(4) or "").split(",") if b.strip())
+    bases = tuple(b.partition("[")[0].strip().rpartition(".")[2] for b in _top_level(head.group(4) or "")
+                  if b.strip() and "=" not in b)  # `BaseClient[httpx.Client, T]` is BaseClient
     return Block(start, stop, "def" if head.group(2) else "class", name, bases,
                  head.group(0).lstrip("\n \t").startswith("async"))
+
+
+def _top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets."""
+    if "[" not in text:
+        return text.split(",")
+    parts, depth, start = [], 0, 0
+    for i, c in enumerate(text):
+        if c in "[({":
+            depth += 1
+        elif c in "])}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+_DEF_HEAD = re.compile(r"\n[ \t]*(?:async[ \t]+)?def[ \t]+(\w+)[ \t]*(?:\[[^\]\r\n]*\][ \t]*)?\(")
+_OPENS, _CLOSES = "([{", ")]}"
+
+
+def parameters(text: str, block: Block) -> set[str] | None:
+    """The parameter names of a function block, read from its signature; None where the scan
+    cannot be sure (a string or comment in the signature, whose brackets would mislead it)."""
+    head = None
+    for found in _DEF_HEAD.finditer(text, max(block.start - 1, 0), block.end):
+        if found.group(1) == block.name:
+            head = found
+            break
+    if head is None:
+        return None
+    depth, pos, pieces, piece_start = 1, head.end(), [], head.end()
+    limit = min(block.end, pos + 10_000)
+    while pos < limit:
+        c = text[pos]
+        if c in "\"'#":
+            return None
+        if c in _OPENS:
+            depth += 1
+        elif c in _CLOSES:
+            depth -= 1
+            if depth == 0:
+                pieces.append(text[piece_start:pos])
+                break
+        elif c == "," and depth == 1:
+            pieces.append(text[piece_start:pos])
+            piece_start = pos + 1
+        pos += 1
+    else:
+        return None
+    names = set()
+    for piece in pieces:
+        name = _PARAM.match(piece)
+        if name is not None:
+            names.add(name.group(1))
+    return names
+
+
+_PARAM = re.compile(r"\s*\**\s*(\w+)")
+
+
+MEMBER_HEAD = re.compile(r"\n([ \t]+)(?:@|(?:async[ \t]+)?def[ \t])")
+
+
+def member_blocks(text: str, block: Block) -> list[Block]:
+    """The functions and classes of a class body, at the indentation of its first indented def
+    or decorator (``members`` checks that this is the body's own)."""
+    head = MEMBER_HEAD.search(text, block.start, block.end)
+    return [] if head is None else def_blocks(text, head.group(1), block.start, block.end)

@@ -22,8 +22,8 @@ import re
 import warnings
 
 from asyncfix.catalog import Catalog
-from asyncfix.engine.blocks import Block, def_blocks
-from asyncfix.engine.members import _MEMBER_HEAD, class_chain, member_stubs
+from asyncfix.engine.blocks import MEMBER_HEAD, Block, def_blocks
+from asyncfix.engine.members import class_chain, holds_catalog_objects, member_stubs
 from asyncfix.engine.textscan import ASYNC_DEF, literals
 from asyncfix.engine.triggers import (EVERYTHING, Finder, Mentions, add_module_objects, imported_names,
                                       returns_trigger)
@@ -62,7 +62,9 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         if not complete:
             add_module_objects(text, blocks, imported, mentions)
             complete = True
-        return mentions.within(block.start, block.end)
+            mentions.watch({b.name for b in classes.values() if mentions.within_block(b)},
+                           lambda name: _holds(text, classes[name], classes, mentions))
+        return mentions.within_block(block)
 
     helper_names, helpers = helper_calls(text, blocks, mentioned, spans_async)
 
@@ -101,13 +103,41 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
             called = set().union(*(helpers.within(b.start, b.end) for b in frontier))
             frontier = [by_name[n] for n in called if n in by_name and id(by_name[n]) not in keep]
             keep.update(id(b) for b in frontier)
+    # module classes whose instances kept code may hold (`svc = Services()`, `svc: Services`) and
+    # that may hold catalog objects: their attributes type `svc.db`, so they are kept, with bases
+    held: set[str] = set()
+    frontier = [b for b in blocks if id(b) in keep]
+    while frontier:
+        named = set().union(*(mentions.classes_named(b.start, b.end) for b in frontier)) - held
+        held |= named
+        frontier = []
+        for name in named:
+            stack = [classes[name]] if name in classes else []
+            while stack:
+                item = stack.pop()
+                if id(item) not in keep:
+                    keep.add(id(item))
+                    frontier.append(item)
+                stack += [classes[base] for base in item.bases if base in classes and id(classes[base]) not in keep]
     stubs = [(b, "") for b in blocks if id(b) not in keep]
+    # Members no kept class needs, its own or a base class's (a mixin kept for its subclasses
+    # keeps only what they use); a class some chain cannot read is kept whole.
+    unneeded: dict[str, dict[int, tuple[Block, str]]] = {}
+    whole: set[str] = set()
     for block in blocks:
-        if block.kind == "class" and id(block) in keep and spans_async(block):
+        if block.kind == "class" and id(block) in keep and (spans_async(block) or block.name in held):
             chain = class_chain(block, classes)
             scanned = _member_scan_text(text, chain)
-            if scanned is not None:  # else the class is kept whole
-                stubs += member_stubs(scanned, block, chain, mentions, helpers)
+            if scanned is None:
+                whole.update(c.name for c in chain)
+                continue
+            for name, found in member_stubs(scanned, block, chain, mentions, helpers).items():
+                mine = {b.start: (b, indent) for b, indent in found}
+                known = unneeded.get(name)
+                unneeded[name] = mine if known is None else {at: known[at] for at in known.keys() & mine.keys()}
+    for name, found in unneeded.items():
+        if name not in whole:
+            stubs += found.values()
     return stubbed(text, stubs)
 
 
@@ -124,6 +154,14 @@ def _loose_coroutine(text: str, async_at: list[int], blocks: list[Block]) -> boo
         if not text[line:at].strip() and code.starts_line(line):
             return True
     return False
+
+
+def _holds(text: str, block: Block, classes: dict[str, Block], mentions: Mentions) -> bool:
+    """Whether the class's instances may hold catalog objects (``members``); so when its members
+    cannot be read."""
+    chain = class_chain(block, classes)
+    scanned = _member_scan_text(text, chain)
+    return scanned is None or holds_catalog_objects(scanned, chain, mentions)
 
 
 def def_stub(name: str) -> str:
@@ -219,7 +257,7 @@ def _members_readable(text: str, block: Block) -> bool:
     indented def or decorator, which must be a member: not in a docstring, not in a nested class
     (no code line above it is indented less). In a class without one, it reads no class-level
     attributes (`conn: sqlite3.Connection` in a base class)."""
-    head = _MEMBER_HEAD.search(text, block.start, block.end)
+    head = MEMBER_HEAD.search(text, block.start, block.end)
     if head is None:
         return False
     code = literals(text)

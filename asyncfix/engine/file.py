@@ -29,6 +29,8 @@ def analyze_source(text: str, path: str, catalog: Catalog, fast: bool = True) ->
             tree = None  # newer syntax, or a cut the text scan got wrong: parse it all
     if tree is None:
         tree = parse(text, path)
+    elif not tree.body:
+        return []  # the fast path found nothing that can hold a finding
     return sorted(to_finding(raw, path, lines) for raw in raw_findings(tree, catalog, lines))
 
 

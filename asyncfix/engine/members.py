@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
-from asyncfix.engine.blocks import Block, def_blocks
+from asyncfix.engine.blocks import MEMBER_HEAD, Block, def_blocks
 from asyncfix.engine.textscan import ASYNC_DEF
 from asyncfix.engine.triggers import Mentions, returns_trigger
 
-_MEMBER_HEAD = re.compile(r"\n([ \t]+)(?:@|(?:async[ \t]+)?def[ \t])")
-_SELF_ASSIGN = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)")
+# `self.x = v`, `self.x: T = v`, `self.a, self.b = pair`; and `self.x: T` (declared, set
+# later), which types the attribute by its annotation alone (group 2: where T starts).
+_SELF_ASSIGN = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)[ \t]*(?::[^=\r\n]*=(?!=)|=(?!=)|,(?=[^=\r\n]*=(?!=))"
+                          r"|:()[^=\r\n]*$)", re.MULTILINE)
 _SELF_USE = re.compile(r"(?:self|cls)[ \t]*\.[ \t]*(\w+)")
 _CLASS_LEVEL: dict[str, re.Pattern] = {}
 
@@ -18,15 +20,35 @@ class Member:
     """What the fast path needs to know of one method: does it mention a trigger, which
     attributes does it set and read (scanned only when asked), does it return a catalog type."""
 
-    def __init__(self, text: str, block: Block, mentions: bool, returns: bool):
-        self.text, self.block, self.mentions, self.returns = text, block, mentions, returns
+    def __init__(self, text: str, block: Block, found: Mentions | None = None):
+        self.text, self.block = text, block
+        self._found = found  # asked on first use: many members are never asked
+        self._mentions: bool | None = None
+        self._returns: bool | None = None
         self._assigns: set[str] | None = None
         self._uses: set[str] | None = None
 
     @property
+    def mentions(self) -> bool:
+        if self._mentions is None:
+            self._mentions = self._found.within_block(self.block)
+        return self._mentions
+
+    @property
+    def returns(self) -> bool:
+        if self._returns is None:
+            self._returns = returns_trigger(self.text, self.block, self._found.triggers)
+        return self._returns
+
+    @property
     def assigns(self) -> set[str]:
         if self._assigns is None:
-            self._assigns = set(_SELF_ASSIGN.findall(self.text, self.block.start, self.block.end))
+            found = set()
+            for match in _SELF_ASSIGN.finditer(self.text, self.block.start, self.block.end):
+                at = match.start(2)
+                if at < 0 or self._found.names_trigger(at, match.end()):  # `self.sock: socket.socket`
+                    found.add(match.group(1))
+            self._assigns = found
         return self._assigns
 
     @property
@@ -50,7 +72,7 @@ def class_chain(block: Block, classes: dict[str, Block]) -> list[Block]:
 def _members(text: str, block: Block, mentions: Mentions) -> tuple[str, list[Member], set[str]]:
     """The class's indentation, its methods, and class-level attributes naming a trigger."""
     triggers = mentions.triggers
-    head = _MEMBER_HEAD.search(text, block.start, block.end)
+    head = MEMBER_HEAD.search(text, block.start, block.end)
     if head is None:
         return "", [], set()
     indent = head.group(1)
@@ -67,28 +89,44 @@ def _members(text: str, block: Block, mentions: Mentions) -> tuple[str, list[Mem
             break
         pos = item.end
         if item.kind == "def":
-            members.append(Member(text, item, mentions.within(item.start, item.end),
-                                  returns_trigger(text, item, triggers)))
+            members.append(Member(text, item, mentions))
     return indent, members, attrs
 
 
-def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions,
-                 helpers=None) -> list[tuple[Block, str]]:
-    """Methods of a kept class that cannot matter: sync ones that neither set an attribute that
-    may hold a catalog object nor return one nor may block, async ones that mention neither a
-    trigger nor such an attribute nor call a method or module function that may block.
-    ``helpers``: calls of the module's functions that may block."""
-    scanned = [_members(text, c, mentions) for c in chain]
+def _typed(scanned, members: list[Member]) -> set[str]:
+    """Attributes that may hold a catalog object, and methods that return one."""
     typed: set[str] = set().union(*(attrs for _, _, attrs in scanned))
-    members = [m for _, ms, _ in scanned for m in ms]
     active = [m for m in members if m.mentions]
     typed |= {m.block.name for m in members if m.returns}
     while True:  # `self.cur = self.conn.cursor()` types cur once conn is typed
         grown = set().union(*(m.assigns for m in active)) - typed
         if not grown:
-            break
+            return typed
         typed |= grown
         active = [m for m in members if m.mentions or m.uses & typed]
+
+
+def holds_catalog_objects(text: str, chain: list[Block], mentions: Mentions) -> bool:
+    """Whether an instance of the class (``chain``: it and its bases) may hold a catalog object
+    in an attribute or return one from a method: then code naming the class can matter
+    (`svc: RAGService`, then `svc.weaviate.is_ready()`)."""
+    for block in chain:  # what `_typed` would start from; any of it makes the set non-empty
+        _, members, attrs = _members(text, block, mentions)
+        if attrs or any((m.assigns and m.mentions) or m.returns for m in members):
+            return True
+    return False
+
+
+def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions,
+                 helpers=None) -> dict[str, list[tuple[Block, str]]]:
+    """Methods of a kept class and of its bases (``chain``), by class, that cannot matter to its
+    coroutines: sync ones that neither set an attribute that may hold a catalog object nor
+    return one nor may block, async ones that mention neither a trigger nor such an attribute
+    nor call a method or module function that may block. ``helpers``: calls of the module's
+    functions that may block."""
+    scanned = [_members(text, c, mentions) for c in chain]
+    members = [m for _, ms, _ in scanned for m in ms]
+    typed = _typed(scanned, members)
 
     def is_async(member: Member) -> bool:  # a coroutine, or a method with one inside
         return member.block.is_async or ASYNC_DEF.search(text, member.block.start, member.block.end) is not None
@@ -114,13 +152,10 @@ def member_stubs(text: str, block: Block, chain: list[Block], mentions: Mentions
     while frontier:
         called |= frontier
         frontier = set().union(*(m.uses for m in sync if m.block.name in frontier)) & blocking - called
-    indent, own, _ = scanned[0]
-    stubs = []
-    for member in own:
+    def needed(member: Member) -> bool:
         if is_async(member):
-            needed = relevant(member)
-        else:
-            needed = relevant(member) and (bool(member.assigns) or member.returns) or member.block.name in called
-        if not needed:
-            stubs.append((member.block, indent))
-    return stubs
+            return relevant(member)
+        return relevant(member) and (bool(member.assigns) or member.returns) or member.block.name in called
+
+    return {cls.name: [(m.block, indent) for m in own if not needed(m)]
+            for cls, (indent, own, _) in zip(chain, scanned)}

@@ -17,6 +17,9 @@ def decode(data: bytes) -> str:
     Raises ``SyntaxError`` (like the compiler) for an unknown encoding or undecodable bytes.
     """
     try:
+        head = data[:data.find(b"\n", data.find(b"\n") + 1) + 1 or len(data)]  # a cookie is on line 1 or 2
+        if b"coding" not in head and not data.startswith(b"\xef\xbb\xbf"):
+            return data.decode("utf-8")  # what detect_encoding would say, without its reads
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError) as exc:

@@ -32,6 +32,17 @@ def chain_assignments(text: str, roots: Iterable[str]) -> list[tuple[str, str]]:
 
 
 _SPACE = re.compile(r"[ \t]")
+_LAST_CHAINS: list[tuple[str, list[tuple[str, str]]]] = []
+
+
+def module_chains(text: str) -> list[tuple[str, str]]:
+    """``chain_assignments`` from the module's own names, kept for the last text asked about (the
+    fast path and then the analysis ask about the same module)."""
+    if _LAST_CHAINS and _LAST_CHAINS[0][0] is text:
+        return _LAST_CHAINS[0][1]
+    found = chain_assignments(text, module_names(text))
+    _LAST_CHAINS[:] = [(text, found)]
+    return found
 
 
 # -- where multi-line string literals lie ---------------------------------------------------------

@@ -8,11 +8,11 @@ import bisect
 import re
 
 from asyncfix.catalog import Catalog
-from asyncfix.engine.blocks import Block
-from asyncfix.engine.textscan import chain_assignments, module_names
+from asyncfix.engine.blocks import Block, member_blocks, parameters
+from asyncfix.engine.textscan import module_chains
 
-_ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
 _IMPORT_WORD = re.compile(r"import[ \t(]")
+_ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
 
 
 def imported_names(text: str, catalog: Catalog):
@@ -95,9 +95,9 @@ class Finder:
     more than the module's whole scan) and was slower to run than a `find` per head.
 
     ``heads``: head word -> its tails; a tail is a tuple of parts, each a set of attribute names,
-    ``ANY`` or (last) ``DOT``; the empty tail is the word alone. An occurrence needs no word
-    boundary before it (`reopen` counts as `open`: at worst a block is kept that was not needed)
-    and a word boundary after its last name."""
+    ``ANY`` or (last) ``DOT``; the empty tail is the word alone. An occurrence is a whole name:
+    `AsyncOpenAI` is not `OpenAI` (a name that may hold what a trigger makes is a trigger of its
+    own, ``add_module_objects``), while `self.os.remove` still counts as `os.remove`."""
 
     def __init__(self, heads: dict[str, tuple[tuple, ...]]):
         self.heads = heads
@@ -121,9 +121,10 @@ class Finder:
             heads[head] = tuple(set(heads.get(head, ())) | set(tails))
         return Finder(heads)
 
-    def starts(self, text: str, pos: int = 0, endpos: int | None = None) -> list[int]:
+    def starts(self, text: str, pos: int = 0, endpos: int | None = None,
+               heads: dict[int, str] | None = None) -> list[int]:
         """Where the triggers start in ``text[pos:endpos]``, in order (the builtin `open` and
-        `input` only where the analysis can see them)."""
+        `input` only where the analysis can see them); ``heads`` gets each start's head word."""
         size = len(text) if endpos is None else min(endpos, len(text))
         found = []
         for head, tails in self.heads.items():
@@ -132,14 +133,21 @@ class Finder:
             at = text.find(head, pos, size)
             while at >= 0:
                 end = at + width
+                if at and _word(text[at - 1]):
+                    at = text.find(head, end, size)
+                    continue
                 for tail in tails:
                     if not tail:
                         if (end == size or not _word(text[end])) and not (
                                 builtin and _not_the_builtin(text, at, end, size)):
                             found.append(at)
+                            if heads is not None:
+                                heads[at] = head
                             break
                     elif _follows(text, end, size, tail):
                         found.append(at)
+                        if heads is not None:
+                            heads[at] = ""  # a chain: never the builtin
                         break
                 at = text.find(head, end, size)
         found.sort()
@@ -179,10 +187,15 @@ class Mentions:
         self.text = text
         self.triggers = triggers  # a Finder, or EVERYTHING
         self._starts: list[int] | None = None
+        self._heads: dict[int, str] = {}  # start -> its word ("" for a chain)
+        self._classes: tuple | None = None  # (finder, holds, known) of ``watch``
+        self._class_starts: list[int] | None = None
+        self._class_heads: dict[int, str] = {}
+        self._asking = False  # while ``holds`` runs: it must not depend on the class names
 
     def starts(self) -> list[int]:
         if self._starts is None:
-            self._starts = self.triggers.starts(self.text)
+            self._starts = self.triggers.starts(self.text, heads=self._heads)
         return self._starts
 
     def add(self, extra: Finder) -> None:
@@ -191,7 +204,42 @@ class Mentions:
             return
         starts = self.starts()
         self.triggers = self.triggers.merged(extra)
-        self._starts = sorted(starts + extra.starts(self.text))
+        self._starts = sorted(starts + extra.starts(self.text, heads=self._heads))
+
+    def watch(self, classes: set[str], holds) -> None:
+        """Also count the names of these module classes, each where ``holds(name)`` says its
+        instances may hold a catalog object (`svc: RAGService`, then `svc.weaviate.is_ready()`).
+        Asked only for a block that mentions nothing else, so most classes are never asked."""
+        if classes:
+            self._classes = (Finder.of(classes), holds, {})
+
+    def _names_class(self, start: int, end: int) -> bool:
+        return bool(self.classes_named(start, end, first=True))
+
+    def classes_named(self, start: int, end: int, first: bool = False) -> set[str]:
+        """The watched classes named in ``text[start:end]`` whose instances may hold catalog
+        objects (``first``: stop at one)."""
+        if self._classes is None or self._asking:
+            return set()
+        finder, holds, known = self._classes
+        if self._class_starts is None:
+            self._class_starts = finder.starts(self.text, heads=self._class_heads)
+        starts = self._class_starts
+        i = bisect.bisect_left(starts, start)
+        found = set()
+        for at in starts[i:bisect.bisect_left(starts, end, i)]:
+            name = self._class_heads[at]
+            if name not in known:
+                self._asking = True  # the answer must not depend on the class names themselves
+                try:
+                    known[name] = holds(name)
+                finally:
+                    self._asking = False
+            if known[name]:
+                found.add(name)
+                if first:
+                    break
+        return found
 
     def within(self, start: int, end: int) -> bool:
         """Whether a trigger starts in ``text[start:end]``."""
@@ -200,6 +248,44 @@ class Mentions:
         starts = self.starts()
         i = bisect.bisect_left(starts, start)
         return i < len(starts) and starts[i] < end
+
+    def names_trigger(self, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` (an annotation) names a trigger or a watched class."""
+        return self.within(start, end) or self._names_class(start, end)
+
+    def within_block(self, block: Block) -> bool:
+        """``within`` for a top-level function or class, or a method. The builtin `input` or
+        `open` where it is a parameter of the function using it (`def invoke(self, input)`,
+        then `input=input,`) is that parameter (nested functions and classes see it too), and
+        does not count; the name of a watched class does (``watch``)."""
+        if self.triggers is EVERYTHING:
+            return block.start < block.end
+        places = self._builtins_only(block.start, block.end)
+        if places is None:
+            return True
+        if not places:
+            return self._names_class(block.start, block.end)
+        if block.kind == "def":
+            return not self._parameters(block, places) or self._names_class(block.start, block.end)
+        for member in member_blocks(self.text, block):
+            inside = [at for at in places if member.start <= at < member.end]
+            if inside and member.kind == "def" and self._parameters(member, inside):
+                places = [at for at in places if not member.start <= at < member.end]
+        return bool(places) or self._names_class(block.start, block.end)
+
+    def _builtins_only(self, start: int, end: int) -> list[int] | None:
+        """The starts in ``text[start:end]`` when all are the builtin words; else None."""
+        starts = self.starts()
+        i = bisect.bisect_left(starts, start)
+        places = starts[i:bisect.bisect_left(starts, end, i)]
+        heads = self._heads
+        return places if all(heads.get(at) in _BUILTIN_WORDS for at in places) else None
+
+    def _parameters(self, block: Block, places: list[int]) -> bool:
+        """Whether the builtin words at ``places`` are parameters of the function ``block``."""
+        params = parameters(self.text, block)
+        return (params is not None and {self._heads[at] for at in places} <= params
+                and _REBINDS.search(self.text, block.start, block.end) is None)
 
     def beyond_imports(self) -> bool:
         """Whether a trigger occurs anywhere but in a module-level import line. When none does,
@@ -212,6 +298,8 @@ class Mentions:
 
 
 _TOP_IMPORT = re.compile(r"(?:import|from)[ \t]")
+# A name a function's scope may rebind away from its parameter: then the text cannot tell.
+_REBINDS = re.compile(r"\b(?:global|nonlocal|del|import)\b")
 
 
 def add_module_objects(text: str, blocks: list[Block], imported, mentions: Mentions) -> None:
@@ -222,7 +310,7 @@ def add_module_objects(text: str, blocks: list[Block], imported, mentions: Menti
     attribute read through a class whose code mentions a trigger (`Cache.conn.execute`)."""
     words, _, modules = imported
     # Classes whose code mentions a trigger: their instances may hold catalog objects.
-    classes = {b.name for b in blocks if b.kind == "class" and mentions.within(b.start, b.end)}
+    classes = {b.name for b in blocks if b.kind == "class" and mentions.within_block(b)}
     names = _Names(words | classes, modules)
     extra_words: set[str] = set()
     chains: list[tuple] = []
@@ -233,7 +321,7 @@ def add_module_objects(text: str, blocks: list[Block], imported, mentions: Menti
             break
         names.words |= new
         extra_words |= new
-    for chain, value in chain_assignments(text, module_names(text)):  # `app.state.converter = ...`
+    for chain, value in module_chains(text):  # `app.state.converter = ...`
         if names.match(value):
             head, *parts = chain.split(".")
             chains.append((head, *(frozenset({part}) for part in parts)))
