@@ -108,7 +108,19 @@ def _display():
             text = os.path.relpath(text, cwd)
         return text.replace(os.sep, "/")
 
-    return show
+    folders: dict[str, str] = {}
+
+    def show_file(path) -> str:
+        """``show``, worked out once per folder (a run shows every file it checks)."""
+        folder, name = os.path.split(str(path))
+        if name in ("", ".", ".."):
+            return show(path)
+        shown = folders.get(folder)
+        if shown is None:
+            shown = folders[folder] = show(folder or ".")
+        return name if shown == "." else f"{shown}/{name}"
+
+    return show_file
 
 
 SELECT_HELP = "Codes, prefixes (AF12) or categories to report (repeatable or comma-separated)."
