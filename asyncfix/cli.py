@@ -17,10 +17,10 @@ from asyncfix.cache import Cache
 from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
 from asyncfix.config import ConfigError, load_config
-from asyncfix.discover import DiscoveryError, discover
+from asyncfix.discover import DiscoveryError, discover, discover_stream
 from asyncfix.reporters import FORMATS
 from asyncfix.reporters.summary import plural
-from asyncfix.runner import CheckResult, check_files, default_jobs
+from asyncfix.runner import CheckResult, check_stream, default_jobs
 from asyncfix.selection import Layer, SelectionError, Universe, select_codes
 
 app = typer.Typer(
@@ -170,17 +170,17 @@ def check(
         result = _check_stdin(_display()(stdin_filename) if stdin_filename else "-", run_catalog,
                               codes if show_fixes else None, universe)
     else:
-        tests: list[str] | None = None if include_tests or config.include_tests else []
-        try:
-            files = discover(paths, list(config.exclude) + list(exclude), config.root, tests)
+        try:  # a stream: the workers start on the first files while the tree is walked
+            items = discover_stream(paths, list(config.exclude) + list(exclude), config.root,
+                                    tests=not (include_tests or config.include_tests))
         except DiscoveryError as exc:
             raise fail(str(exc))
         # with --show-fixes findings carry apply's verdict for this selection: its own entry
         verdict = {"verdict_for": sorted(codes), "planned_with": sorted(universe)} if show_fixes else {}
         settings = {"blocking": config.blocking, **verdict, **({"opt_in": sorted(opt_in)} if opt_in else {})}
         cache = Cache(None if no_cache else (cache_dir or config.root / ".asyncfix_cache"), settings)
-        result = check_files(files, _display(), config.blocking, jobs or default_jobs(), cache, tests or [],
-                             opt_in, frozenset(codes) if show_fixes else None, frozenset(universe))
+        result = check_stream(items, _display(), config.blocking, jobs or default_jobs(), cache,
+                              opt_in, frozenset(codes) if show_fixes else None, frozenset(universe))
     result.findings = [f for f in result.findings if f.code in codes]
     if not show_fixes:  # only apply's plan can tell whether a call moves: no guess
         result.findings = [replace(f, fixable=None) if f.fixable else f for f in result.findings]

@@ -6,7 +6,7 @@ import fnmatch
 import os
 import subprocess
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "build", "dist", "__pycache__", "node_modules",
                        ".tox", ".nox", ".venv", "venv", ".mypy_cache", ".pytest_cache",
@@ -73,16 +73,14 @@ def _git_files(folder: str) -> list[str] | None:
     return sorted({n for n in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if n})
 
 
-def _walk(folder: str, memo: dict[str, bool]) -> list[str]:
+def _walk(folder: str, memo: dict[str, bool]) -> Iterator[str]:
     """`*.py` files under ``folder`` (relative), pruning skipped folders as it goes."""
-    out = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.endswith(".egg-info")
                              and not _is_venv(os.path.join(dirpath, d), memo))
         rel = os.path.relpath(dirpath, folder)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
-        out.extend(prefix + f for f in sorted(filenames) if f.endswith(".py"))
-    return out
+        yield from (prefix + f for f in sorted(filenames) if f.endswith(".py"))
 
 
 def _given_parts(folder: str) -> list[str]:
@@ -106,36 +104,58 @@ def discover(paths: list[Path], exclude: Iterable[str] = (), root: Path | None =
     root, where pyproject.toml's globs are written from), or any of its components.
     Raises ``DiscoveryError`` for a path that does not exist.
     """
-    root_dir = os.path.abspath(root) if root is not None else None
-    exclude = tuple(exclude)
     found: dict[str, None] = {}
+    for path, test in _each(paths, tuple(exclude), root, tests is not None):
+        if test:
+            tests.append(path)
+        else:
+            found[path] = None
+    if tests is not None:  # a test file also reached through another path given is not test code
+        checked = {os.path.normpath(f) for f in found}
+        tests[:] = [t for t in dict.fromkeys(tests) if os.path.normpath(t) not in checked]
+    return list(found)
+
+
+def discover_stream(paths: list[Path], exclude: Iterable[str] = (), root: Path | None = None,
+                    tests: bool = False) -> Iterator[tuple[str, bool]]:
+    """``discover``'s files as (path, test code) pairs, yielded as the walk finds them, so the
+    workers start on the first files while the rest of the tree is walked. One folder only (with
+    several paths a file may be reached twice, which only the whole list can tell); otherwise the
+    whole list. Raises ``DiscoveryError`` here, before the first file, for a path that does not
+    exist."""
+    for given in paths:
+        if not given.exists():
+            raise DiscoveryError(f"{given}: no such file or directory")
+    if len(paths) == 1 and paths[0].is_dir():
+        return _each(paths, tuple(exclude), root, tests)
+    listed: list[str] | None = [] if tests else None
+    files = discover(paths, exclude, root, listed)
+    return iter([(f, False) for f in files] + [(t, True) for t in listed or []])
+
+
+def _each(paths: list[Path], exclude: tuple[str, ...], root: Path | None, tests: bool) -> Iterator[tuple[str, bool]]:
+    root_dir = os.path.abspath(root) if root is not None else None
     memo: dict[str, bool] = {}
     for given in paths:
         if not given.exists():
             raise DiscoveryError(f"{given}: no such file or directory")
         if given.is_file():
-            found[str(given)] = None
+            yield str(given), False
             continue
         base = str(given)
         # A test folder named on the command line (`check tests/`) is asked for: checked whole.
-        asked_for_tests = tests is not None and any(part in TEST_DIRS for part in _given_parts(base))
+        asked_for_tests = tests and any(part in TEST_DIRS for part in _given_parts(base))
         listed = _git_files(base)
         if listed is None:
             candidates = _walk(base, memo)
         else:
-            candidates = [rel for rel in listed if rel.endswith(".py")
+            candidates = (rel for rel in listed if rel.endswith(".py")
                           and not _skipped_dir(rel, base, memo)
-                          and os.path.isfile(os.path.join(base, rel))]  # deleted but tracked
+                          and os.path.isfile(os.path.join(base, rel)))  # deleted but tracked
         for rel in candidates:
             if exclude and (_excluded(rel, exclude) or (root_dir is not None and _excluded(
                     os.path.relpath(os.path.join(os.path.abspath(base), rel), root_dir).replace(os.sep, "/"),
                     exclude))):
                 continue
-            if tests is not None and not asked_for_tests and is_test_code(rel):
-                tests.append(os.path.join(base, rel))
-                continue
-            found[os.path.join(base, rel)] = None  # strings: a Path per file costs more than the scan
-    if tests is not None:  # a test file also reached through another path given is not test code
-        checked = {os.path.normpath(f) for f in found}
-        tests[:] = [t for t in dict.fromkeys(tests) if os.path.normpath(t) not in checked]
-    return list(found)
+            # strings: a Path per file costs more than the scan
+            yield os.path.join(base, rel), tests and not asked_for_tests and is_test_code(rel)

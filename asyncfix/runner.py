@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from asyncfix.cache import Cache, content_hash
 from asyncfix.catalog import Catalog
@@ -109,14 +109,25 @@ def default_jobs() -> int:
 def check_files(files: list[str], display: Callable[[str], str], extra: dict[str, str],
                 jobs: int, cache: Cache, tests: list[str] = (), opt_in: frozenset[str] = frozenset(),
                 codes: frozenset[str] | None = None, universe: frozenset[str] | None = None) -> CheckResult:
-    """This process only stats files and looks them up in the cache; reading, hashing and
-    analysis happen in the workers, so the two cores do the work and this one hands it out.
+    """``check_stream`` of listed files."""
+    items = [(path, False) for path in files] + [(path, True) for path in tests]
+    return check_stream(items, display, extra, jobs, cache, opt_in, codes, universe)
 
-    ``tests`` (test code left out) are analysed like the others, with the cache, so the summary
-    can say how many findings were left out; their findings go to ``test_findings`` and their
-    errors nowhere."""
-    result = CheckResult(files=len(files), test_files=len(tests))
-    test_shown = {display(path) for path in tests}
+
+def check_stream(items: Iterable[tuple[str, bool]], display: Callable[[str], str], extra: dict[str, str],
+                 jobs: int, cache: Cache, opt_in: frozenset[str] = frozenset(),
+                 codes: frozenset[str] | None = None, universe: frozenset[str] | None = None) -> CheckResult:
+    """This process only stats files and looks them up in the cache; reading, hashing and
+    analysis happen in the workers, so the two cores do the work and this one hands it out, as
+    ``items`` (path, test code) come (``discover_stream``: the walk overlaps the analysis).
+
+    Test code (left out of the report) is analysed like the rest, with the cache, so the summary
+    can say how many findings were left out; its findings go to ``test_findings`` and its errors
+    nowhere."""
+    result = CheckResult()
+    test_shown: set[str] = set()
+    files: list[str] = []
+    tests: list[str] = []
     pending: list[tuple[list[tuple[str, os.stat_result]], Future | list]] = []
     batch: list[tuple[str, str, str | None]] = []
     meta: list[tuple[str, str, os.stat_result]] = []
@@ -155,8 +166,13 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
         batch, meta = [], []
 
     try:
-        for path in [*files, *tests]:
+        for path, test in items:
             shown = display(path)
+            if test:
+                tests.append(path)
+                test_shown.add(shown)
+            else:
+                files.append(path)
             try:
                 stat = os.stat(path)
             except OSError as exc:
@@ -189,6 +205,7 @@ def check_files(files: list[str], display: Callable[[str], str], extra: dict[str
     finally:
         if pool is not None:
             pool.shutdown()
+    result.files, result.test_files = len(files), len(tests)
     if across and imports and len(files) + len(tests) > 1:
         catalog = Catalog(CATEGORIES, extra, opt_in=opt_in)
         for shown, found in link(imports, [*files, *tests], display, catalog, cache):

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from asyncfix.cache import Cache
 from asyncfix.discover import discover
 
@@ -121,3 +123,20 @@ def test_a_file_gone_between_stat_and_read_is_an_error_not_a_crash(tmp_path):
     (digest, error, names), (_, findings, _) = out
     assert (digest, names) == ("", None) and error.message.startswith("cannot read: ")
     assert [f.code for f in findings] == ["AF501"]
+
+
+def test_the_stream_gives_what_discover_gives_and_fails_before_the_first_file(tmp_path):
+    from asyncfix.discover import DiscoveryError, discover_stream
+
+    for rel in ("app/a.py", "app/b.py", "tests/test_a.py", "build/c.py", "pkg/conftest.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x = 1\n")
+    tests: list[str] = []
+    files = discover([tmp_path], ["pkg/*"], None, tests)
+    stream = list(discover_stream([tmp_path], ["pkg/*"], None, tests=True))
+    # the walk's order, test code where it is found; the same pairs as the lists
+    assert sorted(stream) == sorted([(f, False) for f in files] + [(t, True) for t in tests])
+    assert {p for p, test in stream if test} == {str(tmp_path / "tests" / "test_a.py")}
+    assert list(discover_stream([tmp_path], tests=False)) == [(f, False) for f in discover([tmp_path])]
+    with pytest.raises(DiscoveryError, match="no such file or directory"):
+        discover_stream([tmp_path / "missing"])  # raised on the call, not on the first file
