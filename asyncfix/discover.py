@@ -134,6 +134,8 @@ def discover_stream(paths: list[Path], exclude: Iterable[str] = (), root: Path |
 
 
 def _each(paths: list[Path], exclude: tuple[str, ...], root: Path | None, tests: bool) -> Iterator[tuple[str, bool]]:
+    """(path, test code) of each file under ``paths``, in walk order; test code is marked only
+    with ``tests``."""
     root_dir = os.path.abspath(root) if root is not None else None
     memo: dict[str, bool] = {}
     for given in paths:

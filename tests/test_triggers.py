@@ -33,7 +33,7 @@ def reference(text: str) -> list[int]:
     for at in range(len(text)):
         found = _BOUNDED.match(text, at)
         if found is not None:
-            if found.group() in ("open", "input") and _not_the_builtin(text, at, found.end()):
+            if found.group() in ("open", "input") and _not_the_builtin(text, at, found.end(), len(text)):
                 continue
             out.append(at)
         elif _CLASS_CHAIN.match(text, at):

@@ -13,7 +13,7 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from asyncfix.engine.textscan import literals
+from asyncfix.engine.textscan import literals, per_text
 
 # Line-start patterns are written after a literal "\n" (sre then jumps from newline to newline,
 # several times faster than `^` with MULTILINE); the first line is matched on its own.
@@ -46,21 +46,8 @@ def _scans(indent: str) -> tuple[re.Pattern, re.Pattern]:
     return scans
 
 
-_MEMO: list = [None, {}]  # the last text asked about, and its scans: a class is asked about often
-
-
+@per_text  # a class is asked about often: to keep it, for its members, for its instances
 def def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
-    """``_def_blocks``, remembered for the last text (the blocks are not changed by callers)."""
-    if _MEMO[0] is not text:
-        _MEMO[0], _MEMO[1] = text, {}
-    key = (indent, start, end)
-    found = _MEMO[1].get(key)
-    if found is None:
-        found = _MEMO[1][key] = _def_blocks(text, indent, start, end)
-    return found
-
-
-def _def_blocks(text: str, indent: str = "", start: int = 0, end: int | None = None) -> list[Block]:
     """Functions and classes (with their decorators) at one indentation: top-level ones, or the
     members of a class body. A block runs to the next line at that indentation that can start a
     statement: not a closing bracket, not in a triple-quoted string, not after a

@@ -86,13 +86,8 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
         if block.kind == "def" and (mentioned(block) or calls_helper(block)):
             keep.add(id(block))
         elif block.kind == "class" and relevant_class(block):
-            keep.add(id(block))
-            stack = [block]
-            while stack:  # base classes may set the attributes the coroutines use
-                for base in stack.pop().bases:
-                    if base in classes and id(classes[base]) not in keep:
-                        keep.add(id(classes[base]))
-                        stack.append(classes[base])
+            # with its base classes: they may set the attributes the coroutines use
+            keep.update(id(c) for c in class_chain(block, classes))
     if not keep:
         return None
     # the sync functions kept code calls, directly or through one another: `helpers` walks them
@@ -103,22 +98,16 @@ def reduce_source(text: str, catalog: Catalog) -> str | None:
             called = set().union(*(helpers.within(b.start, b.end) for b in frontier))
             frontier = [by_name[n] for n in called if n in by_name and id(by_name[n]) not in keep]
             keep.update(id(b) for b in frontier)
-    # module classes whose instances kept code may hold (`svc = Services()`, `svc: Services`) and
-    # that may hold catalog objects: their attributes type `svc.db`, so they are kept, with bases
+    # module classes whose instances kept code may hold (`svc = Services()`) and that may hold
+    # catalog objects: their attributes type `svc.db`, so they are kept, with their bases
     held: set[str] = set()
     frontier = [b for b in blocks if id(b) in keep]
     while frontier:
         named = set().union(*(mentions.classes_named(b.start, b.end) for b in frontier)) - held
         held |= named
-        frontier = []
-        for name in named:
-            stack = [classes[name]] if name in classes else []
-            while stack:
-                item = stack.pop()
-                if id(item) not in keep:
-                    keep.add(id(item))
-                    frontier.append(item)
-                stack += [classes[base] for base in item.bases if base in classes and id(classes[base]) not in keep]
+        frontier = [c for name in named if name in classes for c in class_chain(classes[name], classes)
+                    if id(c) not in keep]
+        keep.update(id(c) for c in frontier)
     stubs = [(b, "") for b in blocks if id(b) not in keep]
     # Members no kept class needs, its own or a base class's (a mixin kept for its subclasses
     # keeps only what they use); a class some chain cannot read is kept whole.

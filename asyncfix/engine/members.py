@@ -20,7 +20,7 @@ class Member:
     """What the fast path needs to know of one method: does it mention a trigger, which
     attributes does it set and read (scanned only when asked), does it return a catalog type."""
 
-    def __init__(self, text: str, block: Block, found: Mentions | None = None):
+    def __init__(self, text: str, block: Block, found: Mentions):
         self.text, self.block = text, block
         self._found = found  # asked on first use: many members are never asked
         self._mentions: bool | None = None

@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import sys
 from typing import Iterable
 
 ASYNC_DEF = re.compile(r"async[ \t]+def\b")  # where coroutines start
+_UNSET = object()
+
+
+def per_text(compute):
+    """``compute(text, *args)`` remembered for the last two texts asked about, by identity: the
+    fast path asks about one module many times (each class again), then the analysis does, and
+    about its blanked twin. Callers must not change what it returns."""
+    recent: list[tuple[str, dict]] = []
+
+    @functools.wraps(compute)
+    def remembered(text: str, *args):
+        for known, memo in recent:
+            if known is text:
+                break
+        else:
+            memo = {}
+            recent[:] = [(text, memo)] + recent[:1]
+        found = memo.get(args, _UNSET)
+        if found is _UNSET:
+            found = memo[args] = compute(text, *args)
+        return found
+
+    return remembered
 _MODULE_NAME = re.compile(r"\n([A-Za-z_]\w*)[ \t]*(?::[^=\r\n]*)?=(?!=)")
 
 
@@ -32,17 +56,12 @@ def chain_assignments(text: str, roots: Iterable[str]) -> list[tuple[str, str]]:
 
 
 _SPACE = re.compile(r"[ \t]")
-_LAST_CHAINS: list[tuple[str, list[tuple[str, str]]]] = []
 
 
+@per_text
 def module_chains(text: str) -> list[tuple[str, str]]:
-    """``chain_assignments`` from the module's own names, kept for the last text asked about (the
-    fast path and then the analysis ask about the same module)."""
-    if _LAST_CHAINS and _LAST_CHAINS[0][0] is text:
-        return _LAST_CHAINS[0][1]
-    found = chain_assignments(text, module_names(text))
-    _LAST_CHAINS[:] = [(text, found)]
-    return found
+    """``chain_assignments`` from the module's own names (the fast path and then the analysis ask)."""
+    return chain_assignments(text, module_names(text))
 
 
 # -- where multi-line string literals lie ---------------------------------------------------------
@@ -237,14 +256,7 @@ def _spaces(match: re.Match) -> str:
     return " " * len(match.group())
 
 
-# The fast path asks about one module many times (each class again), and about its blanked text.
-_RECENT: list[Literals] = []
-
-
+@per_text
 def literals(text: str) -> Literals:
-    """The literal map of ``text``, kept for the last two texts asked about."""
-    for known in _RECENT:
-        if known.text is text:
-            return known
-    _RECENT[:] = [Literals(text)] + _RECENT[:1]
-    return _RECENT[0]
+    """The literal map of ``text``."""
+    return Literals(text)

@@ -11,8 +11,8 @@ from asyncfix.catalog import Catalog
 from asyncfix.engine.blocks import Block, member_blocks, parameters
 from asyncfix.engine.textscan import module_chains
 
-_IMPORT_WORD = re.compile(r"import[ \t(]")
 _ASSIGN = re.compile(r"\n(\w+)[ \t]*(?::[^=\r\n]*)?=(?!=)([^\r\n]*)")
+_IMPORT_WORD = re.compile(r"import[ \t(]")
 
 
 def imported_names(text: str, catalog: Catalog):
@@ -69,14 +69,11 @@ _BUILTIN_WORDS = frozenset({"open", "input"})
 _BUILTIN_USE = re.compile(r"[ \t\f]*(?:[(,);#\\\r\n]|$)")
 
 
-def _not_the_builtin(text: str, at: int, end: int, size: int | None = None) -> bool:
-    """`self.open(...)`, `reopen`, `user_input`: not the builtin; nor `input: str`, `open=True`,
-    `"input"`, `the input.`, `input and output` (a parameter, a keyword, a string, prose), where
-    nothing the analysis looks at can hold the builtin. Words are found without a boundary before
-    them, so this is checked per occurrence of `open`/`input`."""
-    if at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_."):
-        return True
-    return _BUILTIN_USE.match(text, end, len(text) if size is None else size) is None
+def _not_the_builtin(text: str, at: int, end: int, size: int) -> bool:
+    """`self.open(...)`: not the builtin; nor `input: str`, `open=True`, `"input"`, `the input.`,
+    `input and output` (a parameter, a keyword, a string, prose), where nothing the analysis looks
+    at can hold the builtin. (`reopen`, `user_input` are other names: ``Finder`` skips them.)"""
+    return (at > 0 and text[at - 1] == ".") or _BUILTIN_USE.match(text, end, size) is None
 
 
 def _word(c: str) -> bool:
@@ -208,8 +205,9 @@ class Mentions:
 
     def watch(self, classes: set[str], holds) -> None:
         """Also count the names of these module classes, each where ``holds(name)`` says its
-        instances may hold a catalog object (`svc: RAGService`, then `svc.weaviate.is_ready()`).
-        Asked only for a block that mentions nothing else, so most classes are never asked."""
+        instances may hold a catalog object (`svc = RAGService()`, then `svc.weaviate.is_ready()`).
+        ``holds`` is asked only about a class some block names where it matters (a block that
+        mentions nothing else, kept code), and once per class."""
         if classes:
             self._classes = (Finder.of(classes), holds, {})
 
