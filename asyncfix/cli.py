@@ -267,7 +267,7 @@ def apply(
     from asyncfix.transforms.http_target import project_json, project_target
     from asyncfix.diff import colorize, unified_diff
     from asyncfix.progress import Progress
-    from asyncfix.project import linked
+    from asyncfix.project import linked, place
     from asyncfix.runner import apply_files
 
     paths = paths or [Path(".")]
@@ -317,9 +317,10 @@ def apply(
         progress.close()
     # calls of the project's blocking helpers in other modules: reported, never moved
     if "AF663" in codes:
-        seen = {(f.path, f.line, f.column, f.category) for f in left}
-        left += [f for f in linked(files, _display(), catalog) if f.code in codes
-                 and (f.path, f.line, f.column, f.category) not in seen]
+        known: dict[str, set] = {}
+        for f in left:
+            known.setdefault(f.path, set()).add(place(f))
+        left += [f for f in linked(files, _display(), catalog, known) if f.code in codes]
     out = sys.stderr if dry_run or diff else sys.stdout
     if dry_run or diff:  # what each change's reviewer should know, beside its diff
         seen = set()  # a note shared by the calls of one coroutine is said once, at the first

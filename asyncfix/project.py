@@ -355,12 +355,18 @@ def _exports(mod: _Module, name: str, catalog: Catalog) -> dict[str, list]:
     return out
 
 
+def place(finding: Finding) -> tuple[int, int, str]:
+    """Where a finding is, to tell a linked finding from the file's own: at the same place and
+    of the same category, it adds nothing."""
+    return finding.line, finding.column, finding.category
+
+
 def link(imports: dict[str, tuple[str, list[str]]], paths: list[str], display: Callable[[str], str],
-         catalog: Catalog, cache) -> Iterable[tuple[str, list | FileError]]:
+         catalog: Catalog, cache, known: dict[str, set] | None = None) -> Iterable[tuple[str, list | FileError]]:
     """The `helpers` findings of each file that may call blocking functions, methods or classes
     of the run's other modules (``imports``: path -> (shown, its ``project_uses``)), analysed
-    knowing them: (shown path, findings), or an internal error of one file. The caller keeps the
-    findings its own analysis did not have.
+    knowing them: (shown path, findings), or an internal error of one file. Only findings the
+    file's own analysis did not have (``known``: shown path -> the ``place`` of each of those).
 
     Chains run through any number of modules (an import cycle stops where it closes)."""
     linker = Linker(paths, catalog, cache, display)
@@ -372,8 +378,9 @@ def link(imports: dict[str, tuple[str, list[str]]], paths: list[str], display: C
         except Exception as exc:  # a bug in asyncfix: this file's error, not the run's end
             yield shown, FileError(shown, f"internal error: {type(exc).__name__}: {exc}")
             continue
-        if found:
-            yield shown, [Finding.from_dict(f) for f in found]
+        new = [f for f in map(Finding.from_dict, found) if place(f) not in (known or {}).get(shown, ())]
+        if new:
+            yield shown, new
     for error in linker.failed:
         yield error.path, error
 
@@ -406,7 +413,8 @@ def _across(finding: Finding) -> Finding:
         "in a helper of the project", "in a helper of another module of the project", 1))
 
 
-def linked(paths: list[str], display: Callable[[str], str], catalog: Catalog) -> list:
+def linked(paths: list[str], display: Callable[[str], str], catalog: Catalog,
+           known: dict[str, set] | None = None) -> list:
     """`link` for a run that has no cache to ask what each file imports (`apply`): reads them."""
     from asyncfix.cache import Cache
 
@@ -419,5 +427,5 @@ def linked(paths: list[str], display: Callable[[str], str], catalog: Catalog) ->
             uses = project_uses(data.decode("utf-8", "replace"), module_name(path), path)
             if uses:
                 imports[path] = (display(path), uses)
-    return [f for _, found in link(imports, paths, display, catalog, Cache(None, {}))
+    return [f for _, found in link(imports, paths, display, catalog, Cache(None, {}), known)
             if not isinstance(found, FileError) for f in found]

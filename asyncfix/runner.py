@@ -18,7 +18,7 @@ from asyncfix.catalog import Catalog
 from asyncfix.codemods import CATEGORIES
 from asyncfix.engine.file import analyze_bytes
 from asyncfix.findings import FileError, Finding
-from asyncfix.project import link, module_name, project_uses
+from asyncfix.project import link, module_name, place, project_uses
 
 if TYPE_CHECKING:
     from asyncfix.apply import FileResult
@@ -140,7 +140,7 @@ def check_stream(items: Iterable[tuple[str, bool]], display: Callable[[str], str
 
     def collect(shown: str, outcome: list[Finding] | FileError) -> None:
         if across and outcome and not isinstance(outcome, FileError):
-            known.setdefault(shown, set()).update((f.line, f.column, f.category) for f in outcome)
+            known.setdefault(shown, set()).update(map(place, outcome))
         if shown in test_shown:
             if not isinstance(outcome, FileError):
                 result.test_findings.extend(outcome)
@@ -208,9 +208,7 @@ def check_stream(items: Iterable[tuple[str, bool]], display: Callable[[str], str
     result.files, result.test_files = len(files), len(tests)
     if across and imports and len(files) + len(tests) > 1:
         catalog = Catalog(CATEGORIES, extra, opt_in=opt_in)
-        for shown, found in link(imports, [*files, *tests], display, catalog, cache):
-            if not isinstance(found, FileError):  # what the file's own analysis did not see
-                found = [f for f in found if (f.line, f.column, f.category) not in known.get(shown, ())]
+        for shown, found in link(imports, [*files, *tests], display, catalog, cache, known):
             collect(shown, found)
     cache.save()
     result.findings.sort(key=lambda f: (f.path, f.line, f.column, f.code))
